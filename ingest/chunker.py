@@ -1,0 +1,174 @@
+"""Chunking: sentences grouped into passages of about `target`–`max_chars` characters.
+
+A chunk never crosses a section; it prefers to end at a paragraph end, cuts inside a sentence
+only when that sentence alone exceeds `max_chars`, and a heading-only line joins the text under
+it. Every chunk is `document.text[start:end]`, verbatim.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from index.records import Chunk, Document, chunk_id
+
+from .structure import Block, blocks, heading_title, sentences
+
+_SOFT_BREAK = re.compile(r"[，,、：:]")
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    target: int = 220  # stop growing a chunk once it is this long
+    max_chars: int = 350
+    min_chars: int = 120  # a paragraph end closes a chunk only past this length
+    overlap: int = 60  # carry trailing sentences up to this length into the next chunk
+
+    def __post_init__(self):
+        if not 0 < self.min_chars <= self.target <= self.max_chars:
+            raise ValueError("chunk settings need 0 < min_chars <= target <= max_chars")
+        if not 0 <= self.overlap < self.min_chars:
+            raise ValueError("chunk overlap must be >= 0 and below min_chars")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _pieces(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """Split one over-long sentence at clause marks (，、：) or, failing that, hard."""
+    out = []
+    while end - start > max_chars:
+        window = text[start : start + max_chars]
+        breaks = [m.end() for m in _SOFT_BREAK.finditer(window) if m.end() >= max_chars // 2]
+        cut = start + (breaks[-1] if breaks else max_chars)
+        out.append((start, cut))
+        start = cut
+    out.append((start, end))
+    return out
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A sentence (or piece of one) with the section it sits in and its paragraph number."""
+
+    start: int
+    end: int
+    section: tuple[str, ...]
+    paragraph: int
+
+
+def _units(text: str, found: list[Block], max_chars: int) -> tuple[list[_Unit], dict[int, int]]:
+    """Sentence units in order, and for each paragraph the start of the heading lines that
+    directly precede it (so they join its first chunk)."""
+    units: list[_Unit] = []
+    heading_start: dict[int, int] = {}
+    path: list[tuple[int, str]] = []
+    pending: int | None = None
+    for number, block in enumerate(found):
+        if block.is_heading:
+            title = heading_title(text[block.start : block.end])
+            path = [(lvl, t) for lvl, t in path if lvl < block.level] + [(block.level, title)]
+            pending = block.start if pending is None else pending
+            continue
+        section = tuple(t for _, t in path)
+        if pending is not None:
+            heading_start[number] = pending
+            pending = None
+        for s, e in sentences(text, block.start, block.end):
+            units.extend(_Unit(ps, pe, section, number) for ps, pe in _pieces(text, s, e, max_chars))
+    return units, heading_start
+
+
+def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, section path) of each chunk of `text`."""
+    found = blocks(text)
+    units, heading_start = _units(text, found, settings.max_chars)
+    spans: list[tuple[int, int, tuple[str, ...]]] = []
+    current: list[_Unit] = []
+    carried = 0  # how many units at the head of `current` repeat the previous chunk's tail
+
+    def flush(carry: bool) -> None:
+        nonlocal current, carried
+        if len(current) <= carried:  # nothing new since the last chunk
+            current, carried = [], 0
+            return
+        first = current[0]
+        start = first.start
+        if first.paragraph in heading_start and start == _paragraph_start(units, first.paragraph):
+            start = heading_start[first.paragraph]
+        spans.append((start, current[-1].end, first.section))
+        kept: list[_Unit] = []
+        if carry:
+            for unit in reversed(current[1:]):
+                if sum(u.end - u.start for u in kept) + unit.end - unit.start > settings.overlap:
+                    break
+                kept.insert(0, unit)
+        current, carried = kept, len(kept)
+
+    for i, unit in enumerate(units):
+        if current and unit.section != current[-1].section:
+            flush(carry=False)
+        elif current and unit.end - current[0].start > settings.max_chars:
+            flush(carry=unit.paragraph == current[-1].paragraph)
+        current.append(unit)
+        length = unit.end - current[0].start
+        next_unit = units[i + 1] if i + 1 < len(units) else None
+        paragraph_ends = next_unit is None or next_unit.paragraph != unit.paragraph
+        if length >= settings.target or (paragraph_ends and length >= settings.min_chars):
+            flush(carry=not paragraph_ends)
+    flush(carry=False)
+    return _merge_short_tails(spans, settings)
+
+
+def _paragraph_start(units: list[_Unit], paragraph: int) -> int:
+    return next(u.start for u in units if u.paragraph == paragraph)
+
+
+def _merge_short_tails(spans, settings: ChunkSettings):
+    """A short last chunk of a section joins the one before it when both fit in max_chars."""
+    merged: list[tuple[int, int, tuple[str, ...]]] = []
+    for start, end, section in spans:
+        if merged:
+            p_start, p_end, p_section = merged[-1]
+            if (
+                p_section == section
+                and end - start < settings.min_chars
+                and end - p_start <= settings.max_chars
+                and start >= p_start
+            ):
+                merged[-1] = (p_start, max(p_end, end), section)
+                continue
+        merged.append((start, end, section))
+    return merged
+
+
+def chunk_document(document: Document, settings: ChunkSettings) -> list[Chunk]:
+    """The chunks of one document, with content-hash ids and verbatim text."""
+    chunks: list[Chunk] = []
+    seen: dict[tuple[str, str], int] = {}
+    for start, end, section in chunk_spans(document.text, settings):
+        text = document.text[start:end]
+        section_path = " > ".join(section)
+        occurrence = seen.get((section_path, text), 0)
+        seen[(section_path, text)] = occurrence + 1
+        chunks.append(
+            Chunk(
+                id=chunk_id(document.doc, section_path, text, occurrence),
+                doc=document.doc,
+                title=document.title,
+                case=_case_of(section),
+                section=section_path,
+                page=document.page_at(start),
+                start=start,
+                end=end,
+                text=text,
+            )
+        )
+    return chunks
+
+
+_CASE = re.compile(r"^(案例|第.+[章篇])")
+
+
+def _case_of(section: tuple[str, ...]) -> str | None:
+    """The case a chunk belongs to: its top heading when that names a case or chapter."""
+    return section[0] if section and _CASE.match(section[0]) else None

@@ -1,0 +1,98 @@
+"""Structure of a plain text: headings with their level, paragraphs, sentences, all as offsets.
+
+Headings are recognised by their numbering (第X章, 案例X, 一、, （一）, 1.1, short 1、 lines),
+Markdown `#`, and a small list of front-matter titles (序言, 內容簡介 …), in traditional and
+simplified forms. Every span is a (start, end) pair into the original text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NUM = "一二三四五六七八九十百零〇两兩"
+_SENTENCE_END = re.compile(
+    r"(?:[。！？!?；;…]+|\.(?=\s|$))[”’」』）)\]\"']*"
+)
+_HEADING_RULES: tuple[tuple[re.Pattern[str], int, int], ...] = (
+    # (pattern on the stripped line, level, longest line it may be)
+    (re.compile(rf"^(第[{_NUM}\d]+[章篇部编編]|案例\s*[{_NUM}\d]+)"), 1, 60),
+    (re.compile(rf"^第[{_NUM}\d]+[节節]"), 2, 60),
+    (re.compile(rf"^[{_NUM}]+\s*[、.．]"), 2, 40),
+    (re.compile(rf"^[（(]\s*[{_NUM}]+\s*[)）]"), 3, 40),
+    (re.compile(r"^\d+(\.\d+)+\s*\S"), 3, 40),
+    (re.compile(r"^\d+\s*[、.．]\s*\S[^，,。；;：:！？!?]*$"), 4, 24),
+)
+_FRONT_MATTER = frozenset(
+    "序 序言 前言 引言 導言 导言 導讀 导读 內容簡介 内容简介 編輯推薦 编辑推荐 目錄 目录 "
+    "後記 后记 附錄 附录 推薦序 推荐序 作者簡介 作者简介 結語 结语 參考文獻 参考文献".split()
+)
+_MARKDOWN = re.compile(r"^(#{1,6})\s+\S")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A heading (level ≥ 1) or a paragraph (level 0), as offsets of its stripped line(s)."""
+
+    start: int
+    end: int
+    level: int
+
+    @property
+    def is_heading(self) -> bool:
+        return self.level > 0
+
+
+def heading_level(line: str) -> int:
+    """Level of a heading line (1 = top), or 0 for body text."""
+    stripped = line.strip()
+    if not stripped:
+        return 0
+    markdown = _MARKDOWN.match(stripped)
+    if markdown:
+        return len(markdown.group(1))
+    if re.sub(r"\s+", "", stripped) in _FRONT_MATTER:
+        return 1
+    for pattern, level, longest in _HEADING_RULES:
+        if len(stripped) <= longest and pattern.match(stripped):
+            return level
+    return 0
+
+
+def heading_title(text: str) -> str:
+    """A heading's text without Markdown marks and with inner runs of spaces collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"^#{1,6}\s+", "", text.strip()))
+
+
+def blocks(text: str) -> list[Block]:
+    """Headings and paragraphs in order, one per non-empty line (books put one paragraph on
+    a line; the chunker joins short neighbours, so wrapped text loses nothing)."""
+    found: list[Block] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped:
+            start = pos + line.index(stripped[0])
+            end = start + len(stripped)
+            level = heading_level(stripped)
+            found.append(Block(start, end, level))
+        pos += len(line)
+    return found
+
+
+def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans inside text[start:end], whitespace trimmed, covering all of it."""
+    spans = []
+    cursor = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        spans.append((cursor, match.end()))
+        cursor = match.end()
+    spans.append((cursor, end))
+    return [trimmed for s, e in spans if (trimmed := _trim(text, s, e))]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None

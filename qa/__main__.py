@@ -1,0 +1,75 @@
+"""`python -m qa search …`: the command line over the index (JSON contract in DESIGN.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from index.embedder import EmbedderError, configured_model, load_embedder
+from index.store import IndexUnavailable, default_index_dir, open_index
+from index.text import TextMatcher
+
+from .retrieve import Retriever
+
+
+def _questions(args: argparse.Namespace) -> Iterator[str]:
+    yield from (q for q in args.question if q.strip())
+    if args.batch:
+        with open(args.batch, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line)["question"]
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    raise SystemExit(f"error: {args.batch} line {number}: needs a JSON object with a \"question\" field ({exc})")
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m qa", description="Search the casebook index.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    search = commands.add_parser("search", help="ranked passages for each question")
+    search.add_argument("question", nargs="*")
+    search.add_argument("--batch", type=Path, help="JSONL file whose lines have a \"question\" field")
+    search.add_argument("--index", type=Path, default=None, help="index directory (default: $INDEX_DIR or var/index)")
+    search.add_argument("-k", type=int, default=5, help="passages per question (default 5)")
+    search.add_argument("--json", action="store_true", help="one JSON object per question")
+    return parser.parse_args(argv)
+
+
+def _print_text(question: str, hits) -> None:
+    print(f"? {question}")
+    for hit in hits:
+        c = hit.chunk
+        where = " > ".join(part for part in (c.doc, c.section) if part)
+        page = f" p.{c.page}" if c.page else ""
+        print(f"  [{hit.rank}] {hit.score:.4f} {where}{page} [{c.start}:{c.end}]")
+        print(f"      {c.text[:160].replace(chr(10), ' ')}{'…' if len(c.text) > 160 else ''}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if args.k < 1:
+        raise SystemExit("error: -k must be at least 1")
+    questions = list(_questions(args))
+    if not questions:
+        raise SystemExit("error: give a question or --batch FILE")
+    try:
+        matcher = TextMatcher()
+        index = open_index(args.index or default_index_dir(), configured_model(), matcher)
+        retriever = Retriever(index, load_embedder(), matcher)
+    except (IndexUnavailable, EmbedderError) as exc:
+        raise SystemExit(f"error: {exc}")
+    for question in questions:
+        hits = retriever.search(question, k=args.k)
+        if args.json:
+            print(json.dumps({"question": question, "hits": [h.to_json() for h in hits]}, ensure_ascii=False), flush=True)
+        else:
+            _print_text(question, hits)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
