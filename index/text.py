@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -20,6 +21,30 @@ DEFAULT_USER_DICT = DATA_DIR / "finance_dict.txt"
 DEFAULT_STOPWORDS = DATA_DIR / "stopwords.txt"
 
 jieba.setLogLevel(logging.WARNING)
+
+# A sentence ends at Chinese or English end punctuation (and any closing quotes), or a line end.
+_SENTENCE_END = re.compile(r"(?:[。！？!?；;…]+|\.(?=\s|$))[”’」』）)\]\"']*|\n")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans inside text[start:end], whitespace trimmed; together they cover all of
+    its non-space text."""
+    end = len(text) if end is None else end
+    spans = []
+    cursor = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        spans.append((cursor, match.end()))
+        cursor = match.end()
+    spans.append((cursor, end))
+    return [trimmed for s, e in spans if (trimmed := _trim(text, s, e))]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
 
 
 def _is_word(token: str) -> bool:
@@ -45,6 +70,8 @@ class TextMatcher:
         return self._converter.convert(unicodedata.normalize("NFKC", text)).lower()
 
     def tokens(self, text: str) -> list[str]:
-        """BM25 tokens of `text` (original or normalized: normalizing twice is harmless)."""
-        words = self._jieba.lcut(self.normalize(text))
+        """BM25 tokens of `text` (original or normalized: normalizing twice is harmless).
+        jieba's search mode also emits the words inside compounds (演变成 → 演变, 变成), so a
+        question and a passage that phrase a term differently still share tokens."""
+        words = self._jieba.lcut_for_search(self.normalize(text))
         return [w for w in (w.strip() for w in words) if _is_word(w) and w not in self._stopwords]

