@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from index.embedder import EmbedderError, configured_model, load_embedder
-from index.store import IndexUnavailable, default_index_dir, open_index
-from index.text import TextMatcher
+from index.embedder import EmbedderError
+from index.store import IndexUnavailable
 
-from .retrieve import Retriever
+from .retrieve import open_retriever
 
 
 def _questions(args: argparse.Namespace) -> Iterator[str]:
@@ -57,9 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     if not questions:
         raise SystemExit("error: give a question or --batch FILE")
     try:
-        matcher = TextMatcher()
-        index = open_index(args.index or default_index_dir(), configured_model(), matcher)
-        retriever = Retriever(index, load_embedder(), matcher)
+        retriever = open_retriever(args.index)
     except (IndexUnavailable, EmbedderError) as exc:
         raise SystemExit(f"error: {exc}")
     for question in questions:

@@ -5,9 +5,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.embedder import Embedder
+from pathlib import Path
+
+from index.embedder import Embedder, configured_model, load_embedder
 from index.records import Chunk
-from index.store import Index
+from index.store import Index, default_index_dir, open_index
 from index.text import TextMatcher
 
 from .fusion import rrf
@@ -103,3 +105,11 @@ class Retriever:
             if len(hits) == k:
                 break
         return hits
+
+
+def open_retriever(index_dir: Path | None = None) -> Retriever:
+    """The retriever over `index_dir` (default: $INDEX_DIR or var/index) with the configured
+    embedder. Raises IndexUnavailable or EmbedderError with a message for the user."""
+    matcher = TextMatcher()
+    index = open_index(index_dir or default_index_dir(), configured_model(), matcher)
+    return Retriever(index, load_embedder(), matcher)
