@@ -30,7 +30,8 @@ except (IndexUnavailable, EmbedderError) as exc:
 manifest = search.index.manifest
 with st.sidebar:
     st.header("Index")
-    st.write(f"{len(manifest['documents'])} documents · {manifest['chunks']} passages")
+    documents = len(manifest["documents"])
+    st.write(f"{documents} document{'s' if documents != 1 else ''} · {manifest['chunks']} passages")
     st.caption(f"Model: {manifest['embedding_model']} · built {manifest['built_at']}")
     top_k = st.slider("Passages per question", 1, 10, 5)
 

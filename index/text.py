@@ -19,6 +19,7 @@ import opencc
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_USER_DICT = DATA_DIR / "finance_dict.txt"
 DEFAULT_STOPWORDS = DATA_DIR / "stopwords.txt"
+DEFAULT_GLOSSARY = DATA_DIR / "glossary_en_zh.tsv"
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -47,31 +48,61 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     return (start, end) if start < end else None
 
 
+_CJK = "\u3400-\u9fff\uf900-\ufaff"
+# Typesetting spaces between CJK characters ("序 言", PDF extraction) split words for jieba.
+_CJK_SPACE = re.compile(f"(?<=[{_CJK}])[ \t\u3000]+(?=[{_CJK}])")
+
+
 def _is_word(token: str) -> bool:
     return any(ch.isalnum() for ch in token)
+
+
+def _read_glossary(path: Path) -> dict[str, str]:
+    entries = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            english, chinese = line.split("\t")
+            entries[english.strip().lower()] = chinese.strip()
+    return entries
 
 
 class TextMatcher:
     """Normalizes and tokenizes text for matching. Settings at construction."""
 
-    def __init__(self, user_dict: Path = DEFAULT_USER_DICT, stopwords: Path = DEFAULT_STOPWORDS):
+    def __init__(
+        self,
+        user_dict: Path = DEFAULT_USER_DICT,
+        stopwords: Path = DEFAULT_STOPWORDS,
+        glossary: Path = DEFAULT_GLOSSARY,
+    ):
         self._converter = opencc.OpenCC("tw2sp")
         self._jieba = jieba.Tokenizer()
-        # jieba caches its parsed dictionary in the temp dir; keep it there, but per user.
-        self._jieba.tmp_dir = tempfile.gettempdir()
+        self._jieba.tmp_dir = tempfile.gettempdir()  # where jieba caches its parsed dictionary
         self._jieba.load_userdict(str(user_dict))
         self._stopwords = frozenset(stopwords.read_text(encoding="utf-8").split())
+        self._glossary = _read_glossary(glossary)
+        # Longest phrases first, whole words only: "green finance" before "green".
+        phrases = sorted(self._glossary, key=len, reverse=True)
+        self._glossary_pattern = re.compile(
+            r"(?<![a-z0-9])(" + "|".join(re.escape(p) for p in phrases) + r")(?![a-z0-9])"
+        )
         self.dictionary_hash = hashlib.sha256(
-            user_dict.read_bytes() + b"\0" + stopwords.read_bytes()
+            b"\0".join(p.read_bytes() for p in (user_dict, stopwords, glossary))
         ).hexdigest()[:16]
 
     def normalize(self, text: str) -> str:
-        """NFKC, traditional→simplified (mainland phrases), lower case. Length may change."""
-        return self._converter.convert(unicodedata.normalize("NFKC", text)).lower()
+        """NFKC, traditional→simplified (mainland phrases), lower case, no spaces between CJK
+        characters. Length may change."""
+        text = _CJK_SPACE.sub("", unicodedata.normalize("NFKC", text))
+        return self._converter.convert(text).lower()
 
     def tokens(self, text: str) -> list[str]:
         """BM25 tokens of `text` (original or normalized: normalizing twice is harmless).
         jieba's search mode also emits the words inside compounds (演变成 → 演变, 变成), so a
-        question and a passage that phrase a term differently still share tokens."""
-        words = self._jieba.lcut_for_search(self.normalize(text))
+        question and a passage that phrase a term differently still share tokens. English
+        terms found in the glossary add their Chinese tokens, so English questions meet the
+        Chinese text on the sparse side as well."""
+        normalized = self.normalize(text)
+        translations = " ".join(self._glossary[m] for m in self._glossary_pattern.findall(normalized))
+        words = self._jieba.lcut_for_search(f"{normalized} {translations}" if translations else normalized)
         return [w for w in (w.strip() for w in words) if _is_word(w) and w not in self._stopwords]

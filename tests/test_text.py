@@ -27,3 +27,16 @@ def test_sentences_cover_text_and_end_at_punctuation():
     text = "第一句。第二句！“第三句？”Fourth one. 第五句沒有結尾\n下一行"
     spans = sentence_spans(text)
     assert [text[s:e] for s, e in spans] == ["第一句。", "第二句！", "“第三句？”", "Fourth one.", "第五句沒有結尾", "下一行"]
+
+
+def test_english_terms_meet_chinese_tokens_through_the_glossary(matcher):
+    tokens = matcher.tokens("How do green bonds support green finance?")
+    assert {"绿色债券", "绿色金融"} <= set(tokens)
+    assert "绿色" in tokens  # from the longer phrases, not a separate "green" entry
+    assert matcher.tokens("greenery") == ["greenery"]  # whole words only
+
+
+def test_typesetting_spaces_between_cjk_characters_are_ignored(matcher):
+    assert matcher.normalize("序 言") == "序言"
+    assert matcher.tokens("序　言") == matcher.tokens("序言")
+    assert matcher.normalize("AI 金融 API") == "ai 金融 api"
