@@ -6,7 +6,7 @@ PORT ?= 8501
 INDEX_DIR ?= var/index
 export INDEX_DIR
 
-.PHONY: setup run test bench index
+.PHONY: setup run test test-browser browser bench index
 
 setup: $(VENV)/.installed
 
@@ -28,6 +28,14 @@ run: index
 
 test: setup
 	$(PY) -m pytest
+
+# Debian's chromium and a CJK font (without one every Chinese character is a box).
+browser:
+	command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; }
+
+test-browser: setup browser
+	$(PY) -m pytest -m browser tests/browser
 
 bench: setup
 	$(PY) -m bench --report var/bench/report.md
