@@ -1,0 +1,26 @@
+"""Display helpers: script conversion, literal Markdown, references."""
+import pytest
+
+from index.records import Chunk
+from qa.display import escape_markdown, in_script, reference
+
+CHUNK = Chunk(id="x", doc="book.txt", title="數字金融創新案例", case="案例一 某銀行", section="案例一 某銀行 > 二、實施路徑", page=12, start=100, end=180, text="...")
+
+
+def test_script_conversion_for_display_only():
+    assert in_script("數字金融", "simplified") == "数字金融"
+    assert in_script("数字金融", "traditional") == "數字金融"
+    assert in_script("數字金融", "original") == "數字金融"
+    with pytest.raises(ValueError, match="original, simplified, traditional"):
+        in_script("x", "klingon")
+
+
+def test_markdown_and_html_in_documents_stay_literal():
+    escaped = escape_markdown("**粗體** <script>alert(1)</script> [link](http://x) # 標題")
+    assert "\\*\\*粗體\\*\\*" in escaped
+    assert "\\<script\\>" in escaped
+    assert "\\[link\\]\\(http\\:" in escaped
+
+
+def test_reference_names_everything_a_teacher_needs():
+    assert reference(CHUNK) == "《數字金融創新案例》 · 案例一 某銀行 > 二、實施路徑 · p. 12 · book.txt, characters 100–180"
