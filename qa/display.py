@@ -9,6 +9,7 @@ from typing import Literal
 import opencc
 
 from index.records import Chunk
+from index.text import sentence_spans
 
 DisplayScript = Literal["original", "simplified", "traditional"]
 DISPLAY_SCRIPTS: tuple[DisplayScript, ...] = ("original", "simplified", "traditional")
@@ -47,3 +48,21 @@ def reference(chunk: Chunk) -> str:
         parts.append(f"p. {chunk.page}")
     parts.append(f"{chunk.doc}, characters {chunk.start}–{chunk.end}")
     return " · ".join(parts)
+
+
+def _bigrams(text: str) -> set[str]:
+    squashed = re.sub(r"\W+", "", text)
+    return {squashed[i : i + 2] for i in range(len(squashed) - 1)}
+
+
+def supporting_span(passage: str, answer_text: str, n: int) -> tuple[int, int] | None:
+    """The sentence of `passage` that best supports what `answer_text` says before each `[n]`,
+    as offsets into `passage`; None when nothing overlaps."""
+    claims = [m.group(1) for m in re.finditer(rf"([^\[\]]*?)\[{n}\]", answer_text)]
+    claim_grams = set().union(*(_bigrams(c) for c in claims)) if claims else set()
+    best, best_overlap = None, 0
+    for start, end in sentence_spans(passage):
+        overlap = len(_bigrams(passage[start:end]) & claim_grams)
+        if overlap > best_overlap:
+            best, best_overlap = (start, end), overlap
+    return best

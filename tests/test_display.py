@@ -2,7 +2,7 @@
 import pytest
 
 from index.records import Chunk
-from qa.display import escape_markdown, in_script, reference
+from qa.display import escape_markdown, in_script, reference, supporting_span
 
 CHUNK = Chunk(id="x", doc="book.txt", title="數字金融創新案例", case="案例一 某銀行", section="案例一 某銀行 > 二、實施路徑", page=12, start=100, end=180, text="...")
 
@@ -24,3 +24,11 @@ def test_markdown_and_html_in_documents_stay_literal():
 
 def test_reference_names_everything_a_teacher_needs():
     assert reference(CHUNK) == "《數字金融創新案例》 · 案例一 某銀行 > 二、實施路徑 · p. 12 · book.txt, characters 100–180"
+
+
+def test_supporting_sentence_is_the_one_the_claim_quotes():
+    passage = "第一句講背景。移動支付讓農村居民無需前往網點即可轉賬。最後一句講別的。"
+    answer = "「移動支付讓農村居民無需前往網點即可轉賬。」[2] 另一件事[1]"
+    start, end = supporting_span(passage, answer, 2)
+    assert passage[start:end] == "移動支付讓農村居民無需前往網點即可轉賬。"
+    assert supporting_span(passage, answer, 3) is None
