@@ -12,9 +12,13 @@ class Document:
     doc: str  # name relative to the ingested root, used as the citation's document
     title: str
     text: str
-    encoding: str
+    encoding: str  # of a text file's bytes; for other formats, how the text was extracted
     sha256: str  # of the file's bytes
     page_starts: tuple[int, ...] = ()  # offset where each page begins; empty when unpaged
+    format: str = "text"  # text, pdf, docx, epub or html
+    # (start, end, level) of headings the file's markup declares (DOCX styles, HTML h1-h6);
+    # plain text leaves this empty and headings are found from their numbering.
+    headings: tuple[tuple[int, int, int], ...] = ()
 
     def page_at(self, offset: int) -> int | None:
         """1-based page holding `offset`, or None for unpaged documents."""
@@ -40,13 +44,16 @@ class Chunk:
     start: int
     end: int
     text: str
+    tags: tuple[str, ...] = ()  # taxonomy tags such as "theme:綠色金融" (ingest/data/taxonomy.json)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data["tags"] = list(self.tags)
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> Chunk:
-        return cls(**data)
+        return cls(**{**data, "tags": tuple(data.get("tags", ()))})
 
 
 def chunk_id(doc: str, section: str, text: str, occurrence: int) -> str:

@@ -196,7 +196,10 @@ def _write(path, documents, chunks, vectors, sentence_offsets, keys, embedder, m
     bm25 = bm25s.BM25()
     bm25.index([matcher.tokens(c.text) for c in chunks], show_progress=False)
     bm25.save(str(path / _BM25), show_progress=False)
-    per_doc = {d.doc: {"title": d.title, "sha256": d.sha256, "encoding": d.encoding, "chunks": 0} for d in documents}
+    per_doc = {
+        d.doc: {"title": d.title, "sha256": d.sha256, "format": d.format, "encoding": d.encoding, "pages": len(d.page_starts) or None, "chunks": 0}
+        for d in documents
+    }
     for chunk in chunks:
         per_doc[chunk.doc]["chunks"] += 1
     manifest = {

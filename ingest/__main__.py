@@ -17,6 +17,7 @@ from index.text import TextMatcher
 
 from .chunker import ChunkSettings, chunk_document
 from .errors import IngestError, UnsupportedFile
+from .formats import describe
 from .loaders import discover, document_name, load_document
 
 
@@ -62,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         except (IngestError, OSError) as exc:
             print(f"error    {name}: {exc}")
             continue
+        except Exception as exc:  # a parser bug on one odd file must not stop the others
+            print(f"error    {name}: could not be read ({type(exc).__name__}: {exc})")
+            continue
         document_chunks = chunk_document(document, settings)
         if not document_chunks:
             print(f"error    {name}: no text to index")
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for document in documents:
         count = sum(1 for c in chunks if c.doc == document.doc)
-        print(f"indexed  {document.doc}: {count} chunks, {document.encoding}")
+        print(f"indexed  {document.doc}: {count} chunks, {describe(document)}")
     print(f"index at {index_dir}: {report.chunks} chunks ({report.embedded} embedded, {report.reused} reused)", file=sys.stderr)
     return 0
 

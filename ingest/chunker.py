@@ -80,9 +80,11 @@ def _units(text: str, found: list[Block], max_chars: int) -> list[_Unit]:
     return units
 
 
-def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int, tuple[str, ...]]]:
-    """(start, end, section path) of each chunk of `text`."""
-    units = _units(text, blocks(text), settings.max_chars)
+def chunk_spans(
+    text: str, settings: ChunkSettings, headings: tuple[tuple[int, int, int], ...] = ()
+) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, section path) of each chunk of `text`; `headings` as in `structure.blocks`."""
+    units = _units(text, blocks(text, headings), settings.max_chars)
     spans: list[tuple[int, int, tuple[str, ...]]] = []
     current: list[_Unit] = []
     carried = 0  # how many units at the head of `current` repeat the previous chunk's tail
@@ -140,7 +142,7 @@ def chunk_document(document: Document, settings: ChunkSettings) -> list[Chunk]:
     """The chunks of one document, with content-hash ids and verbatim text."""
     chunks: list[Chunk] = []
     seen: dict[tuple[str, str], int] = {}
-    for start, end, section in chunk_spans(document.text, settings):
+    for start, end, section in chunk_spans(document.text, settings, document.headings):
         text = document.text[start:end]
         section_path = " > ".join(section)
         occurrence = seen.get((section_path, text), 0)
@@ -165,5 +167,6 @@ _CASE = re.compile(r"^(案例|第.+[章篇])")
 
 
 def _case_of(section: tuple[str, ...]) -> str | None:
-    """The case a chunk belongs to: its top heading when that names a case or chapter."""
-    return section[0] if section and _CASE.match(section[0]) else None
+    """The case a chunk belongs to: the outermost heading of its path that names a case or
+    chapter (a book title may sit above it)."""
+    return next((title for title in section if _CASE.match(title)), None)

@@ -62,9 +62,12 @@ def heading_title(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"^#{1,6}\s+", "", text.strip()))
 
 
-def blocks(text: str) -> list[Block]:
+def blocks(text: str, declared: tuple[tuple[int, int, int], ...] = ()) -> list[Block]:
     """Headings and paragraphs in order, one per non-empty line (books put one paragraph on
-    a line; the chunker joins short neighbours, so wrapped text loses nothing)."""
+    a line; the chunker joins short neighbours, so wrapped text loses nothing). `declared`
+    holds (start, end, level) of headings the file's markup names (DOCX styles, HTML h1–h6);
+    they keep their level, other lines are judged by `heading_level`."""
+    levels = {start: level for start, _, level in declared}
     found: list[Block] = []
     pos = 0
     for line in text.splitlines(keepends=True):
@@ -72,7 +75,7 @@ def blocks(text: str) -> list[Block]:
         if stripped:
             start = pos + line.index(stripped[0])
             end = start + len(stripped)
-            level = heading_level(stripped)
+            level = levels.get(start) or heading_level(stripped)
             found.append(Block(start, end, level))
         pos += len(line)
     return found
