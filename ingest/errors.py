@@ -36,6 +36,3 @@ class EncryptedDocument(IngestError):
 class NoTextLayer(IngestError):
     """A PDF whose pages are images only (a scan)."""
 
-
-class IndexBusy(Exception):
-    """Another ingest is writing the same index."""

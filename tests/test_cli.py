@@ -11,7 +11,7 @@ from .conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-HIT_FIELDS = {"rank", "chunk_id", "doc", "title", "case", "section", "page", "start", "end", "text", "score"}
+HIT_FIELDS = {"rank", "chunk_id", "doc", "title", "case", "section", "page", "start", "end", "text", "score", "tags"}
 
 
 def run(*args, env=None, cwd=REPO):
