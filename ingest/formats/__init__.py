@@ -83,7 +83,8 @@ def read_document(name: str, suffix: str, data: bytes, limits: Limits) -> Docume
     if expected and (found is None or found[0] != expected):
         if found and found[0] == "ole" and fmt == "docx":
             raise EncryptedDocument("password-protected (encrypted Office file); save an unprotected copy")
-        raise WrongContent(f"named {suffix} but is {found[1] if found else 'not binary: it looks like plain text'}")
+        what = f"it is {found[1]}" if found else "no PDF or ZIP signature; plain text?"
+        raise WrongContent(f"named {suffix} but is not {'an' if fmt == 'epub' else 'a'} {fmt.upper()} file ({what})")
     if not expected and found:
         raise WrongContent(f"named {suffix} but is {found[1]}")
     extracted = _module(fmt).extract(data, limits)
