@@ -106,3 +106,14 @@ def test_html_keeps_the_main_text_only():
     document = read("book.html", book.html_book())
     assert "不應被索引" not in document.text
     assert "指標 | 數值" in document.text
+
+
+def test_sentence_ends_of_both_widths_end_lines_and_other_marks_do_not():
+    pages = [["這一行的寬度是典型的寬度，問題出現了?", "下一句從這裡開始．", "全角逗號結尾的一行也是典型寬度，", "接著寫,半角逗號也一樣寬度的行,", "然後結束。"]]
+    text, _ = join_pages(pages)
+    assert text == "這一行的寬度是典型的寬度，問題出現了?\n下一句從這裡開始．\n全角逗號結尾的一行也是典型寬度，接著寫,半角逗號也一樣寬度的行,然後結束。\n"
+
+
+def test_text_that_mentions_a_pdf_header_is_still_text():
+    document = read("notes.txt", "合成筆記：PDF 文件以 %PDF-1.7 開頭。\n".encode("utf-8"))
+    assert document.format == "text" and "%PDF-1.7" in document.text

@@ -37,25 +37,23 @@ _MAGIC = (
     (b"\x89PNG", "image", "a PNG image"),
     (b"\xff\xd8\xff", "image", "a JPEG image"),
     (b"GIF8", "image", "a GIF image"),
-    (b"BM", "image", None),  # too short to trust alone; see _sniff
     (b"II*\x00", "image", "a TIFF image"),
     (b"MM\x00*", "image", "a TIFF image"),
     (b"\x1f\x8b", "archive", "a gzip archive"),
     (b"Rar!", "archive", "a RAR archive"),
     (b"7z\xbc\xaf\x27\x1c", "archive", "a 7-Zip archive"),
     (b"\x7fELF", "program", "a program (ELF)"),
-    (b"MZ", "program", None),
 )
 
 
-def _sniff(data: bytes) -> tuple[str, str] | None:
+def _sniff(data: bytes, fmt: str) -> tuple[str, str] | None:
     """(kind, description) of a recognised binary signature, or None (maybe text)."""
-    if b"%PDF-" in data[:1024]:  # a PDF may have junk before its header
+    if fmt == "pdf" and b"%PDF-" in data[:1024]:  # a PDF may have junk before its header
         return "pdf", "a PDF"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image", "a WebP image"
     for magic, kind, description in _MAGIC:
-        if data.startswith(magic) and description:
+        if data.startswith(magic):
             return kind, description
     return None
 
@@ -78,7 +76,7 @@ def read_document(name: str, suffix: str, data: bytes, limits: Limits) -> Docume
         raise TooLarge(f"larger than the {limits.max_file_bytes // 2**20} MB limit")
     if not data.strip():
         raise EmptyDocument("empty file")
-    found = _sniff(data)
+    found = _sniff(data, fmt)
     expected = {"pdf": "pdf", "docx": "zip", "epub": "zip"}.get(fmt)
     if expected and (found is None or found[0] != expected):
         if found and found[0] == "ole" and fmt == "docx":
