@@ -1,13 +1,16 @@
 """Plain records shared by ingest, index and qa: a decoded document and its chunks."""
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)
 class Document:
-    """A decoded source file. `text` is the original text, never normalized."""
+    """A source file's text. `text` is the original text, never normalized: a text file's
+    decoded content, or the text extracted from a PDF, DOCX, EPUB or HTML file (what citations
+    quote)."""
 
     doc: str  # name relative to the ingested root, used as the citation's document
     title: str
@@ -24,11 +27,7 @@ class Document:
         """1-based page holding `offset`, or None for unpaged documents."""
         if not self.page_starts:
             return None
-        page = 0
-        for i, start in enumerate(self.page_starts):
-            if start <= offset:
-                page = i
-        return page + 1
+        return max(1, bisect.bisect_right(self.page_starts, offset))
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,25 @@ def test_arbitrary_zip_members_never_crash(members, suffix):
         read_document(f"f{suffix}", suffix, _zip(members), Limits())
     except errors.IngestError as exc:
         assert str(exc)
+
+
+_VALID = {".pdf": book.pdf_book().data, ".docx": book.docx_book(), ".epub": book.epub_book()}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    suffix=st.sampled_from(sorted(_VALID)),
+    cut=st.floats(min_value=0.0, max_value=1.0),
+    flips=st.lists(st.tuples(st.floats(min_value=0.0, max_value=1.0), st.integers(0, 255)), max_size=8),
+)
+def test_damaged_copies_of_valid_files_never_crash(suffix, cut, flips):
+    """Truncated and bit-flipped copies of the synthetic book: refused with a reason or read."""
+    data = bytearray(_VALID[suffix][: max(1, int(len(_VALID[suffix]) * cut))])
+    for where, value in flips:
+        data[int(where * (len(data) - 1))] = value
+    try:
+        document = read_document(f"f{suffix}", suffix, bytes(data), Limits())
+    except errors.IngestError as exc:
+        assert str(exc)
+    else:
+        assert document.text.strip()

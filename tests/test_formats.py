@@ -117,3 +117,10 @@ def test_sentence_ends_of_both_widths_end_lines_and_other_marks_do_not():
 def test_text_that_mentions_a_pdf_header_is_still_text():
     document = read("notes.txt", "合成筆記：PDF 文件以 %PDF-1.7 開頭。\n".encode("utf-8"))
     assert document.format == "text" and "%PDF-1.7" in document.text
+
+
+def test_page_at_with_pages_without_text():
+    from index.records import Document
+
+    document = Document("a.pdf", "a", "x" * 100, "pdf", "0" * 64, page_starts=(0, 10, 10, 50), format="pdf")
+    assert [document.page_at(o) for o in (0, 9, 10, 49, 50, 99)] == [1, 1, 3, 3, 4, 4]
