@@ -1,6 +1,5 @@
 """Cases, sections, tables of contents and tags, on SYNTHETIC text written for these tests."""
 import json
-from pathlib import Path
 
 import pytest
 

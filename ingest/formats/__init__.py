@@ -13,6 +13,7 @@ import hashlib
 from index.records import Document
 
 from ..errors import EmptyDocument, EncryptedDocument, TooLarge, UnsupportedFile, WrongContent
+from . import docx, epub, html, pdf, plain
 from .extracted import Extracted, Limits
 
 __all__ = ["Extracted", "Limits", "SUFFIXES", "read_document", "describe"]
@@ -22,6 +23,7 @@ SUFFIXES = {
     ".pdf": "pdf", ".docx": "docx", ".epub": "epub",
     ".html": "html", ".htm": "html", ".xhtml": "html",
 }
+_EXTRACTORS = {"text": plain.extract, "pdf": pdf.extract, "docx": docx.extract, "epub": epub.extract, "html": html.extract}
 _ADVICE = {
     ".doc": "an old binary Word file: save it as .docx",
     ".wps": "a WPS file: save it as .docx",
@@ -58,12 +60,6 @@ def _sniff(data: bytes, fmt: str) -> tuple[str, str] | None:
     return None
 
 
-def _module(fmt: str):
-    from . import docx, epub, html, pdf, plain
-
-    return {"text": plain, "pdf": pdf, "docx": docx, "epub": epub, "html": html}[fmt]
-
-
 def read_document(name: str, suffix: str, data: bytes, limits: Limits) -> Document:
     """The document in `data` (a file called `name` with extension `suffix`). Raises an
     IngestError subclass whose message tells the user why the file can't be used."""
@@ -85,7 +81,7 @@ def read_document(name: str, suffix: str, data: bytes, limits: Limits) -> Docume
         raise WrongContent(f"named {suffix} but is not {'an' if fmt == 'epub' else 'a'} {fmt.upper()} file ({what})")
     if not expected and found:
         raise WrongContent(f"named {suffix} but is {found[1]}")
-    extracted = _module(fmt).extract(data, limits)
+    extracted = _EXTRACTORS[fmt](data, limits)
     if not extracted.text.strip():
         raise EmptyDocument("no text in the file")
     stem = name.rsplit("/", 1)[-1]
