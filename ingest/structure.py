@@ -101,6 +101,11 @@ def _key(title: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKC", title) if ch.isalnum())
 
 
+def is_toc_line(line: str) -> bool:
+    """A title, leader dots (or a wide gap) and a page number: a table-of-contents entry."""
+    return bool(_TOC_LINE.match(line.strip()))
+
+
 def toc_titles(lines: list[str]) -> frozenset[str]:
     """Keys of the titles a table of contents lists (case or chapter titles: entries that
     are numbered sections of a case are left out)."""

@@ -124,3 +124,24 @@ def test_page_at_with_pages_without_text():
 
     document = Document("a.pdf", "a", "x" * 100, "pdf", "0" * 64, page_starts=(0, 10, 10, 50), format="pdf")
     assert [document.page_at(o) for o in (0, 9, 10, 49, 50, 99)] == [1, 1, 3, 3, 4, 4]
+
+
+def test_headers_alternating_on_odd_and_even_pages_are_dropped_and_contents_lines_kept():
+    pages = [
+        ["目錄", "案例一 某銀行（合成） ........ 3", "案例二 某公司（合成） ........ 9", "1"],
+        ["合成樣書", "案例一 某銀行（合成）", "正文第一頁的一句話。", "2"],
+        ["案例一 某銀行（合成）", "正文第二頁的一句話。", "3"],
+        ["合成樣書", "正文第三頁的一句話。", "4"],
+        ["案例一 某銀行（合成）", "正文第四頁的一句話。", "5"],
+    ]
+    text, _ = join_pages(drop_running_lines(pages))
+    assert text == (
+        "目錄\n案例一 某銀行（合成） ........ 3\n案例二 某公司（合成） ........ 9\n"
+        "案例一 某銀行（合成）\n正文第一頁的一句話。\n正文第二頁的一句話。\n正文第三頁的一句話。\n正文第四頁的一句話。\n"
+    )
+
+
+def test_section_headings_at_page_tops_are_not_running_lines():
+    pages = [["一、創新背景", "第一個案例的正文。"], ["二、實施路徑", "正文。"], ["一、創新背景", "第二個案例的正文。"]]
+    text, _ = join_pages(drop_running_lines(pages))
+    assert text.count("一、創新背景") == 2

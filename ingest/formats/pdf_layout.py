@@ -1,9 +1,10 @@
 """From a PDF's per-page text to one readable text: pure functions, no PDF library.
 
 - Running headers and footers are dropped: a line among the first or last two of a page whose
-  digit-blind form also sits at an edge of the next or previous page (book titles, "— 3 —"),
-  and lone page numbers. The first of a run is kept when it is a heading (a case title used
-  as running header still opens its case once).
+  digit-blind form also sits at an edge of a page one or two before or after it (book titles,
+  chapter titles alternating on odd and even pages, "— 3 —"), and lone page numbers. Section
+  headings (一、創新背景) are never taken for running lines, and the first of a run of case
+  titles is kept (a case title used as running header still opens its case once).
 - Lines wrapped inside a sentence are joined: with nothing between two CJK characters, with a
   space between Latin words. A line stays a paragraph end when it ends a sentence (full- or
   half-width 。．！？!?…), is a heading, or is clearly shorter than the page's typical line.
@@ -15,9 +16,10 @@ from __future__ import annotations
 import re
 import statistics
 
-from ..structure import heading_level
+from ..structure import heading_level, is_toc_line
 
 _EDGE = 2  # lines at the top and at the bottom of a page that may be running
+_NEIGHBOURS = (-2, -1, 1, 2)  # pages compared: books alternate headers on odd and even pages
 _PAGE_NUMBER = re.compile(r"^[-–—~·\s]*(?:第\s*)?[\d０-９]+\s*(?:[頁页]|/\s*[\d０-９]+)?[-–—~·\s]*$|^(?:page|p\.)\s*\d+$", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 _SENTENCE_END = re.compile(r"(?:[。．！？!?…；;]|(?<![\d.])\.)[”’」』）)\]\"']*$")
@@ -41,22 +43,21 @@ def _edges(lines: list[str]) -> set[int]:
 
 def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     edge_keys = [{_key(p[i]) for i in _edges(p)} for p in pages]
+
+    def near(n: int, offsets: tuple[int, ...]) -> set[str]:
+        return set().union(*(edge_keys[n + d] for d in offsets if 0 <= n + d < len(pages)))
+
     out = []
     for n, lines in enumerate(pages):
-        neighbours = set()
-        if n > 0:
-            neighbours |= edge_keys[n - 1]
-        if n + 1 < len(pages):
-            neighbours |= edge_keys[n + 1]
-        previous = edge_keys[n - 1] if n > 0 else set()
+        neighbours = near(n, _NEIGHBOURS)
+        earlier = near(n, tuple(d for d in _NEIGHBOURS if d < 0))
         kept = []
         for i, line in enumerate(lines):
             if i in _edges(lines):
-                key = _key(line)
                 if _PAGE_NUMBER.match(line):
                     continue
-                first_of_run = key not in previous
-                if key in neighbours and not (first_of_run and heading_level(line)):
+                key, level = _key(line), heading_level(line)
+                if key in neighbours and level < 2 and not (level == 1 and key not in earlier):
                     continue
             kept.append(line)
         out.append(kept)
@@ -65,7 +66,7 @@ def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
 
 def _joiner(line: str, following: str, typical: float) -> str:
     """What goes between two consecutive lines: "" or " " (same paragraph) or "\\n"."""
-    if heading_level(line) or heading_level(following) or _SENTENCE_END.search(line):
+    if heading_level(line) or heading_level(following) or _SENTENCE_END.search(line) or is_toc_line(line):
         return "\n"
     if len(line) < _SHORT * typical:
         return "\n"
