@@ -181,8 +181,13 @@ def _xhtml(title: str, body: str) -> str:
 <body>{body}</body></html>"""
 
 
-def epub_book(encrypted: bool = False) -> bytes:
-    """Chapters listed in the manifest in reverse order, so only the spine gives the order."""
+AES = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"  # DRM
+FONT_OBFUSCATION = "http://www.idpf.org/2008/embedding"  # harmless
+
+
+def epub_book(encryption: str | None = None) -> bytes:
+    """Chapters listed in the manifest in reverse order, so only the spine gives the order.
+    `encryption` is the algorithm META-INF/encryption.xml names for the first chapter."""
     chapters = [(f"chap{n}.xhtml", _xhtml(case[0], _case_html(*case))) for n, case in enumerate(CASES, start=1)]
     manifest = "\n".join(
         f'<item id="c{n}" href="text/{name}" media-type="application/xhtml+xml"/>'
@@ -203,10 +208,10 @@ def epub_book(encrypted: bool = False) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")
         z.writestr("META-INF/container.xml", container)
-        if encrypted:
-            z.writestr("META-INF/encryption.xml", """<?xml version="1.0"?>
+        if encryption:
+            z.writestr("META-INF/encryption.xml", f"""<?xml version="1.0"?>
 <encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" xmlns:enc="http://www.w3.org/2001/04/xmlenc#">
-<enc:EncryptedData><enc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/>
+<enc:EncryptedData><enc:EncryptionMethod Algorithm="{encryption}"/>
 <enc:CipherData><enc:CipherReference URI="OEBPS/text/chap1.xhtml"/></enc:CipherData></enc:EncryptedData></encryption>""")
         z.writestr("OEBPS/content.opf", opf)
         z.writestr("OEBPS/style.css", "p { margin: 0 }")

@@ -44,7 +44,7 @@ BAD = {
     "locked.docx": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), errors.EncryptedDocument, "password-protected"),
     "text.epub": (TEXT, errors.WrongContent, "named .epub but is not an EPUB file"),
     "other.epub": (_zip({"a.txt": b"x"}), errors.CorruptDocument, "without META-INF/container.xml"),
-    "drm.epub": (book.epub_book(encrypted=True), errors.EncryptedDocument, "encrypted EPUB (DRM)"),
+    "drm.epub": (book.epub_book(encryption=book.AES), errors.EncryptedDocument, "encrypted EPUB (DRM)"),
     "picture.png": (PNG, errors.UnsupportedFile, "unsupported format .png"),
     "old.doc": (b"\xd0\xcf\x11\xe0", errors.UnsupportedFile, "save it as .docx"),
 }

@@ -145,3 +145,12 @@ def test_section_headings_at_page_tops_are_not_running_lines():
     pages = [["一、創新背景", "第一個案例的正文。"], ["二、實施路徑", "正文。"], ["一、創新背景", "第二個案例的正文。"]]
     text, _ = join_pages(drop_running_lines(pages))
     assert text.count("一、創新背景") == 2
+
+
+def test_owner_password_pdf_and_font_obfuscated_epub_are_read():
+    from reportlab.lib.pdfencrypt import StandardEncryption
+
+    pdf = read("open.pdf", book.pdf_book(encrypt=StandardEncryption("", ownerPassword="owner-only")).data)
+    assert "三分鐘內完成審批" in pdf.text
+    epub = read("fonts.epub", book.epub_book(encryption=book.FONT_OBFUSCATION))
+    assert "三分鐘內完成審批" in epub.text
