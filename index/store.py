@@ -6,6 +6,8 @@ Embeddings are reused by content: a chunk whose embedded text is unchanged is no
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -49,6 +51,39 @@ class IndexMissing(IndexUnavailable):
 
 class IndexMismatch(IndexUnavailable):
     pass
+
+
+class IndexBusy(IndexUnavailable):
+    pass
+
+
+def lock_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".lock")
+
+
+@contextlib.contextmanager
+def index_lock(dest: Path):
+    """Hold the exclusive lock on updating the index at `dest` (the file `DEST.lock` beside
+    it), or raise IndexBusy at once. The operating system releases it when the process ends,
+    however it ends, so a crashed ingest never leaves the index locked."""
+    path = lock_path(dest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise IndexBusy(f"another ingest ({holder}) is updating the index at {dest}; try again when it has finished") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.truncate(0)
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def default_index_dir() -> Path:
@@ -149,7 +184,7 @@ def build_index(
 ) -> BuildReport:
     """Write an index of `chunks` to `dest`, replacing what is there only once it is complete.
     `sources` maps every file that was offered (indexed or not) to its sha256, so a later run
-    can tell whether anything changed."""
+    can tell whether anything changed. Callers hold `index_lock(dest)` around the update."""
     if not chunks:
         raise ValueError("build_index needs at least one chunk")
     per_chunk = [sentence_texts(c, matcher) for c in chunks]
@@ -196,7 +231,10 @@ def _write(path, documents, chunks, vectors, sentence_offsets, keys, embedder, m
     bm25 = bm25s.BM25()
     bm25.index([matcher.tokens(c.text) for c in chunks], show_progress=False)
     bm25.save(str(path / _BM25), show_progress=False)
-    per_doc = {d.doc: {"title": d.title, "sha256": d.sha256, "encoding": d.encoding, "chunks": 0} for d in documents}
+    per_doc = {
+        d.doc: {"title": d.title, "sha256": d.sha256, "format": d.format, "encoding": d.encoding, "pages": len(d.page_starts) or None, "chunks": 0}
+        for d in documents
+    }
     for chunk in chunks:
         per_doc[chunk.doc]["chunks"] += 1
     manifest = {

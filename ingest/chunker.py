@@ -56,34 +56,46 @@ class _Unit:
     end: int
     section: tuple[str, ...]
     paragraph: int
+    case: str | None = None
 
 
 def _units(text: str, found: list[Block], max_chars: int) -> list[_Unit]:
     """Sentence units in order. Heading lines glue onto the first sentence after them, so a
     heading always opens the chunk holding its first text."""
     units: list[_Unit] = []
-    path: list[tuple[int, str]] = []
+    path: list[tuple[int, str, bool]] = []  # (level, title, opens a case) of open headings
     pending: int | None = None  # start of heading lines not yet followed by text
     for number, block in enumerate(found):
         if block.is_heading:
             title = heading_title(text[block.start : block.end])
-            path = [(lvl, t) for lvl, t in path if lvl < block.level] + [(block.level, title)]
+            path = [entry for entry in path if entry[0] < block.level] + [(block.level, title, block.opens_case)]
             pending = block.start if pending is None else pending
             continue
-        section = tuple(t for _, t in path)
+        section = tuple(t for _, t, _ in path)
+        case = next((t for _, t, opens in path if opens), None)
         spans = sentence_spans(text, block.start, block.end)
         if pending is not None:
             spans[0] = (pending, spans[0][1])
             pending = None
         for s, e in spans:
-            units.extend(_Unit(ps, pe, section, number) for ps, pe in _pieces(text, s, e, max_chars))
+            units.extend(_Unit(ps, pe, section, number, case) for ps, pe in _pieces(text, s, e, max_chars))
     return units
 
 
-def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int, tuple[str, ...]]]:
-    """(start, end, section path) of each chunk of `text`."""
-    units = _units(text, blocks(text), settings.max_chars)
-    spans: list[tuple[int, int, tuple[str, ...]]] = []
+@dataclass(frozen=True)
+class Span:
+    """Where a chunk lies, the heading path above it and the case it belongs to."""
+
+    start: int
+    end: int
+    section: tuple[str, ...]
+    case: str | None
+
+
+def chunk_spans(text: str, settings: ChunkSettings, headings: tuple[tuple[int, int, int], ...] = ()) -> list[Span]:
+    """The chunks of `text`; `headings` as in `structure.blocks`."""
+    units = _units(text, blocks(text, headings), settings.max_chars)
+    spans: list[Span] = []
     current: list[_Unit] = []
     carried = 0  # how many units at the head of `current` repeat the previous chunk's tail
 
@@ -92,7 +104,7 @@ def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int, tupl
         if len(current) <= carried:  # nothing new since the last chunk
             current, carried = [], 0
             return
-        spans.append((current[0].start, current[-1].end, current[0].section))
+        spans.append(Span(current[0].start, current[-1].end, current[0].section, current[0].case))
         kept: list[_Unit] = []
         if carry:
             for unit in reversed(current[1:]):
@@ -118,21 +130,21 @@ def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int, tupl
     return _merge_short_tails(spans, settings)
 
 
-def _merge_short_tails(spans, settings: ChunkSettings):
+def _merge_short_tails(spans: list[Span], settings: ChunkSettings) -> list[Span]:
     """A short last chunk of a section joins the one before it when both fit in max_chars."""
-    merged: list[tuple[int, int, tuple[str, ...]]] = []
-    for start, end, section in spans:
+    merged: list[Span] = []
+    for span in spans:
         if merged:
-            p_start, p_end, p_section = merged[-1]
+            previous = merged[-1]
             if (
-                p_section == section
-                and end - start < settings.min_chars
-                and end - p_start <= settings.max_chars
-                and start >= p_start
+                previous.section == span.section
+                and span.end - span.start < settings.min_chars
+                and span.end - previous.start <= settings.max_chars
+                and span.start >= previous.start
             ):
-                merged[-1] = (p_start, max(p_end, end), section)
+                merged[-1] = Span(previous.start, max(previous.end, span.end), span.section, span.case)
                 continue
-        merged.append((start, end, section))
+        merged.append(span)
     return merged
 
 
@@ -140,9 +152,10 @@ def chunk_document(document: Document, settings: ChunkSettings) -> list[Chunk]:
     """The chunks of one document, with content-hash ids and verbatim text."""
     chunks: list[Chunk] = []
     seen: dict[tuple[str, str], int] = {}
-    for start, end, section in chunk_spans(document.text, settings):
+    for span in chunk_spans(document.text, settings, document.headings):
+        start, end = span.start, span.end
         text = document.text[start:end]
-        section_path = " > ".join(section)
+        section_path = " > ".join(span.section)
         occurrence = seen.get((section_path, text), 0)
         seen[(section_path, text)] = occurrence + 1
         chunks.append(
@@ -150,7 +163,7 @@ def chunk_document(document: Document, settings: ChunkSettings) -> list[Chunk]:
                 id=chunk_id(document.doc, section_path, text, occurrence),
                 doc=document.doc,
                 title=document.title,
-                case=_case_of(section),
+                case=span.case,
                 section=section_path,
                 page=document.page_at(start),
                 start=start,
@@ -160,10 +173,3 @@ def chunk_document(document: Document, settings: ChunkSettings) -> list[Chunk]:
         )
     return chunks
 
-
-_CASE = re.compile(r"^(案例|第.+[章篇])")
-
-
-def _case_of(section: tuple[str, ...]) -> str | None:
-    """The case a chunk belongs to: its top heading when that names a case or chapter."""
-    return section[0] if section and _CASE.match(section[0]) else None

@@ -45,7 +45,8 @@ def _plausibility(text: str) -> float:
     return good / len(text)
 
 
-def _check_not_binary(text: str) -> None:
+def check_not_binary(text: str) -> None:
+    """Raise UndecodableText when decoded text is full of control characters."""
     controls = sum(1 for ch in text if ch < " " and ch not in "\n\r\t\f")
     if controls > max(2, len(text) // 200):
         raise UndecodableText("looks like binary data, not text")
@@ -54,7 +55,7 @@ def _check_not_binary(text: str) -> None:
 def decode_text(data: bytes) -> tuple[str, str]:
     """Return (text, encoding name). Raises UndecodableText naming what was tried."""
     text, name = _decode(data)
-    _check_not_binary(text)
+    check_not_binary(text)
     return text, name
 
 

@@ -1,13 +1,38 @@
-"""Named ingest errors; the CLI turns them into one line per file."""
+"""Named ingest errors; the CLI turns them into one line per file (`skipped` or `error`)."""
 
 
 class IngestError(Exception):
     """A file could not be ingested; the message says why, in words for the user."""
 
 
+class UnsupportedFile(IngestError):
+    """Not a format we read (reported as `skipped`, not as an error)."""
+
+
 class UndecodableText(IngestError):
     pass
 
 
-class UnsupportedFile(IngestError):
+class EmptyDocument(IngestError):
     pass
+
+
+class TooLarge(IngestError):
+    """Over a documented size cap (file size, or a DOCX/EPUB's uncompressed size)."""
+
+
+class WrongContent(IngestError):
+    """The content does not match the extension (a PNG named .txt, text named .pdf)."""
+
+
+class CorruptDocument(IngestError):
+    pass
+
+
+class EncryptedDocument(IngestError):
+    pass
+
+
+class NoTextLayer(IngestError):
+    """A PDF whose pages are images only (a scan)."""
+

