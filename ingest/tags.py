@@ -22,6 +22,9 @@ from index.records import Chunk
 DEFAULT_TAXONOMY = Path(__file__).parent / "data" / "taxonomy.json"
 
 
+_VALUE = re.compile(r"\s*([^\n,，;；。]{2,40})")
+
+
 class Tagger:
     def __init__(self, normalize: Callable[[str], str], taxonomy: Path = DEFAULT_TAXONOMY):
         raw = taxonomy.read_bytes()
@@ -46,22 +49,27 @@ class Tagger:
         normalized = self._normalize(text)
         return [tag for tag, words in self._keywords.items() if any(w in normalized for w in words)]
 
+    def _stated(self, statement: re.Pattern[str], case_text: str) -> tuple[str, str] | None:
+        """(value as written, value in matching form) of the first line making `statement`."""
+        for line in case_text.splitlines():
+            if statement.search(self._normalize(line)):
+                value = _VALUE.match(re.split(r"[:：]", line, maxsplit=1)[1])
+                if value:
+                    return value.group(1).strip(), self._normalize(value.group(1))
+        return None
+
     def case_tags(self, case_text: str) -> list[str]:
         """institution / institution_type tags stated in the text of one case."""
-        normalized = self._normalize(case_text)
         tags = []
-        stated_type = self._institution_type.search(normalized)
-        institution = self._institution.search(normalized)
+        stated_type = self._stated(self._institution_type, case_text)
+        institution = self._stated(self._institution, case_text)
         if institution:
-            start, end = institution.span("value")
-            tags.append(f"institution:{_original(case_text, normalized, start, end)}")
+            tags.append(f"institution:{institution[0]}")
         kind = None
         if stated_type:
-            value = stated_type.group("value").strip()
-            kind = next((label for name, label in self._type_names.items() if name in value), None)
+            kind = next((label for name, label in self._type_names.items() if name in stated_type[1]), None)
         if kind is None and institution:
-            name = institution.group("value")
-            kind = next((label for label, words in self._type_keywords.items() if any(w in name for w in words)), None)
+            kind = next((label for label, words in self._type_keywords.items() if any(w in institution[1] for w in words)), None)
         if kind:
             tags.append(f"institution_type:{kind}")
         return tags
@@ -81,10 +89,3 @@ class Tagger:
             for chunk in chunks
         ]
 
-
-def _original(text: str, normalized: str, start: int, end: int) -> str:
-    """The original-script words at normalized[start:end] when normalizing kept the length
-    (the usual case for Chinese), else the normalized words."""
-    if len(text) == len(normalized):
-        return text[start:end].strip()
-    return normalized[start:end].strip()
