@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import bm25s
 import faiss
@@ -166,10 +166,24 @@ def _previous_vectors(path: Path, model: str) -> dict[str, np.ndarray]:
     return dict(zip(keys, vectors))
 
 
-def _progress(total: int):
+Progress = Callable[[int, int], None]  # (passages embedded so far, passages to embed)
+
+
+def terminal_progress() -> Progress:
+    """A progress bar on stderr, for command lines."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="embedding", unit="passage", file=sys.stderr, disable=total == 0)
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="embedding", unit="passage", file=sys.stderr, disable=total == 0)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
 
 
 def build_index(
@@ -180,11 +194,13 @@ def build_index(
     chunking: dict,
     dest: Path,
     sources: dict[str, str],
+    progress: Progress | None = None,
     batch_size: int = 16,
 ) -> BuildReport:
     """Write an index of `chunks` to `dest`, replacing what is there only once it is complete.
     `sources` maps every file that was offered (indexed or not) to its sha256, so a later run
-    can tell whether anything changed. Callers hold `index_lock(dest)` around the update."""
+    can tell whether anything changed. `progress` hears how many new passages are embedded.
+    Callers hold `index_lock(dest)` around the update."""
     if not chunks:
         raise ValueError("build_index needs at least one chunk")
     per_chunk = [sentence_texts(c, matcher) for c in chunks]
@@ -194,12 +210,13 @@ def build_index(
     cache = _previous_vectors(dest, embedder.name)
     missing_keys = {k: t for k, t in zip(keys, texts) if k not in cache}
     todo = list(missing_keys.items())
-    with _progress(len(todo)) as bar:
-        for begin in range(0, len(todo), batch_size):
-            batch = todo[begin : begin + batch_size]
-            for (key, _), vector in zip(batch, embedder.embed([t for _, t in batch], "passage")):
-                cache[key] = vector
-            bar.update(len(batch))
+    report_progress = progress or (lambda done, total: None)
+    report_progress(0, len(todo))
+    for begin in range(0, len(todo), batch_size):
+        batch = todo[begin : begin + batch_size]
+        for (key, _), vector in zip(batch, embedder.embed([t for _, t in batch], "passage")):
+            cache[key] = vector
+        report_progress(begin + len(batch), len(todo))
     vectors = np.stack([cache[k] for k in keys]).astype(np.float32)
 
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import ingest.__main__ as cli
+import ingest.pipeline as pipeline
 
 from . import synthetic_book as book
 from .conftest import FakeEmbedder
@@ -15,7 +16,7 @@ from .test_bad_input import BAD
 @pytest.fixture
 def embedder(monkeypatch):
     fake = FakeEmbedder()
-    monkeypatch.setattr(cli, "load_embedder", lambda: fake)
+    monkeypatch.setattr(pipeline, "load_embedder", lambda: fake)
     return fake
 
 
