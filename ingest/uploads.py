@@ -1,0 +1,48 @@
+"""Saving uploaded files into the corpus: safe, unique names; nothing is ever overwritten.
+
+An uploaded file name is a label chosen by someone else, never a path: only its last
+component is kept, stripped to letters (any script), digits and a few punctuation marks.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from pathlib import Path
+
+MAX_NAME_CHARS = 100
+_UNSAFE = re.compile(r"[^\w\-.()（）\[\] ]+")
+
+
+def safe_name(uploaded: str) -> str:
+    """A file name made from `uploaded` that cannot leave its folder or hide itself."""
+    name = unicodedata.normalize("NFC", uploaded).replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE.sub("_", "".join(ch for ch in name if ch.isprintable()))
+    name = re.sub(r"\s+", " ", name).strip(" ._") or "upload"
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    suffix = suffix.lower()[:10]
+    stem = stem[: MAX_NAME_CHARS - len(suffix) - 1].rstrip(" ._") or "upload"
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def save_upload(folder: Path, uploaded_name: str, data: bytes) -> tuple[Path, bool]:
+    """Write `data` into `folder` under a safe, unused name. Returns (path, created); when the
+    same bytes are already there under that name (or a numbered variant), nothing is written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = safe_name(uploaded_name)
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    digest = hashlib.sha256(data).digest()
+    for number in range(1, 10_000):
+        candidate = folder / (name if number == 1 else f"{stem} ({number}){dot}{suffix}")
+        try:
+            with open(candidate, "xb") as fh:  # exclusive: never replaces an existing file
+                fh.write(data)
+            return candidate, True
+        except FileExistsError:
+            if hashlib.sha256(candidate.read_bytes()).digest() == digest:
+                return candidate, False
+    raise FileExistsError(f"too many files named like {name!r} in {folder}")
