@@ -1,0 +1,149 @@
+"""Which sentences of the retrieved passages answer a question, and whether any does.
+
+A sentence's score is its dense similarity to the question (the index's stored sentence
+vectors) plus a small lexical term: the share of the question's informative words (weighted by
+`TextMatcher.term_weight`) that occur in it. The corpus answers the question when the best
+score reaches a threshold, calibrated on the dev set's unanswerable questions and on our own
+(`tests/data/ask_questions.jsonl`, see README "Quality"). Composing the answer is left to
+`qa.extractive` and `qa.assistant`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from index.text import sentence_spans
+
+from .language import has_cjk
+from .retrieve import Hit, Retriever
+
+_SPACE = re.compile(r"\s+")
+_WORD_CHAR = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class EvidenceSettings:
+    passages: int = 5  # the top passages whose sentences are scored
+    lexical_weight: float = 0.1
+    # The best sentence must reach this score for the corpus to answer the question. Questions
+    # without Chinese characters get their own threshold: cross-lingual similarities run lower
+    # and they share no words with a Chinese corpus.
+    min_support_cjk: float = 0.935
+    min_support_other: float = 0.79
+    max_quotes: int = 3
+    keep_within: float = 0.03  # further quotes score at most this far below the best one
+    redundant_above: float = 0.93  # cosine between two sentences that say the same thing
+    min_quote_chars: int = 6  # shorter lines (labels, "序 言") are not quoted on their own
+    # A statement is supported by passages that contain this share of its character bigrams
+    # (matching form), or a sentence this similar to it (cross-language paraphrase).
+    min_overlap: float = 0.5
+    min_dense_support: float = 0.88
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a retrieved passage; `text == document.text[start:end]`, verbatim."""
+
+    hit: Hit
+    start: int  # in the document
+    end: int
+    text: str
+    dense: float
+    lexical: float
+    score: float
+    quotable: bool  # not a heading, not a bare label
+    vector: np.ndarray = field(compare=False, repr=False)
+
+
+class EvidenceFinder:
+    """Scores the sentences of retrieved passages against a question. Settings at construction."""
+
+    def __init__(self, retriever: Retriever, settings: EvidenceSettings = EvidenceSettings()):
+        self._retriever = retriever
+        self._matcher = retriever.matcher
+        self.settings = settings
+        index = retriever.index
+        self._row = {chunk.id: row for row, chunk in enumerate(index.chunks)}
+        self._vectors = index.sentence_vectors
+        self._offsets = index.sentence_offsets
+
+    def sentences(self, question: str, hits: Sequence[Hit]) -> list[Sentence]:
+        """The sentences of the first `passages` hits, best first; a sentence that two
+        overlapping passages share is scored once, under the better-ranked passage."""
+        query = self._retriever.question_vector(question)[0]
+        weights = self._question_weights(question)
+        total = sum(weights.values()) or 1.0
+        seen: set[tuple[str, int]] = set()
+        scored: list[Sentence] = []
+        for hit in hits[: self.settings.passages]:
+            chunk = hit.chunk
+            vectors = self._chunk_vectors(hit)
+            headings = {part.strip() for part in chunk.section.split(" > ")}
+            for (s, e), vector in zip(sentence_spans(chunk.text), vectors):
+                key = (chunk.doc, chunk.start + s)
+                if key in seen:
+                    continue
+                seen.add(key)
+                text = chunk.text[s:e]
+                matching = _SPACE.sub("", self._matcher.normalize(text))
+                lexical = sum(w for token, w in weights.items() if token in matching) / total
+                dense = float(vector @ query)
+                scored.append(Sentence(
+                    hit=hit, start=chunk.start + s, end=chunk.start + e, text=text,
+                    dense=dense, lexical=lexical, score=dense + self.settings.lexical_weight * lexical,
+                    quotable=text.strip() not in headings and len(_WORD_CHAR.findall(text)) >= self.settings.min_quote_chars,
+                    vector=vector,
+                ))
+        scored.sort(key=lambda sentence: -sentence.score)
+        return scored
+
+    def threshold(self, question: str) -> float:
+        s = self.settings
+        return s.min_support_cjk if has_cjk(question) else s.min_support_other
+
+    def answers(self, question: str, sentences: Sequence[Sentence]) -> bool:
+        """Whether the best sentence is good enough evidence that the corpus answers it."""
+        return bool(sentences) and sentences[0].score >= self.threshold(question)
+
+    def quotes(self, question: str, sentences: Sequence[Sentence]) -> list[Sentence]:
+        """The sentences to quote, best first: the best quotable one, then up to `max_quotes`
+        in all that score nearly as well and don't repeat one already chosen."""
+        s = self.settings
+        candidates = [x for x in sentences if x.quotable] or list(sentences[:1])
+        if not candidates:
+            return []
+        floor = max(self.threshold(question), candidates[0].score - s.keep_within)
+        chosen = [candidates[0]]
+        for sentence in candidates[1:]:
+            if len(chosen) == s.max_quotes or sentence.score < floor:
+                break
+            if all(float(sentence.vector @ other.vector) < s.redundant_above and sentence.text != other.text for other in chosen):
+                chosen.append(sentence)
+        return chosen
+
+    def supports(self, statement: str, hits: Sequence[Hit]) -> bool:
+        """Whether the passages of `hits` back `statement` (e.g. an LLM's cited sentence)."""
+        grams = _bigrams(self._matcher.normalize(statement))
+        if len(grams) < 2 or not hits:
+            return len(grams) < 2
+        source = set().union(*(_bigrams(self._matcher.normalize(hit.chunk.text)) for hit in hits))
+        if len(grams & source) / len(grams) >= self.settings.min_overlap:
+            return True
+        query = self._retriever.question_vector(statement)[0]
+        best = max(float(np.max(self._chunk_vectors(hit) @ query, initial=-1.0)) for hit in hits)
+        return best >= self.settings.min_dense_support
+
+    def _chunk_vectors(self, hit: Hit) -> np.ndarray:
+        row = self._row[hit.chunk.id]
+        return self._vectors[self._offsets[row] : self._offsets[row + 1]]
+
+    def _question_weights(self, question: str) -> dict[str, float]:
+        return {token: self._matcher.term_weight(token) for token in set(self._matcher.tokens(question))}
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = "".join(_WORD_CHAR.findall(text))
+    return {chars[i : i + 2] for i in range(len(chars) - 1)}
