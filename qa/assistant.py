@@ -83,7 +83,7 @@ class Assistant:
         script = self._detector.script(question)
         standalone = self.standalone(question, history)
         hits = self.retriever.search(standalone, k=self._settings.passages, where=filters.accepts if filters else None)
-        sentences = self._evidence.sentences(standalone, hits)
+        sentences = self._evidence.sentences(standalone, hits, also=question)
         extra = {"standalone_question": standalone if standalone != question else ""}
         if not self._evidence.answers(standalone, sentences):
             answer = extractive.refuse(question, script, **extra)

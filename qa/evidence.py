@@ -70,12 +70,13 @@ class EvidenceFinder:
         self._vectors = index.sentence_vectors
         self._offsets = index.sentence_offsets
 
-    def sentences(self, question: str, hits: Sequence[Hit]) -> list[Sentence]:
+    def sentences(self, question: str, hits: Sequence[Hit], also: str | None = None) -> list[Sentence]:
         """The sentences of the first `passages` hits, best first; a sentence that two
-        overlapping passages share is scored once, under the better-ranked passage."""
-        query = self._retriever.question_vector(question)[0]
-        weights = self._question_weights(question)
-        total = sum(weights.values()) or 1.0
+        overlapping passages share is scored once, under the better-ranked passage. With
+        `also` (a follow-up as asked, when `question` is its standalone form), a sentence
+        scores the better of its scores against either."""
+        questions = [question] + ([also] if also and also != question else [])
+        asked = [(self._retriever.question_vector(q)[0], self._question_weights(q)) for q in questions]
         seen: set[tuple[str, int]] = set()
         scored: list[Sentence] = []
         for hit in hits[: self.settings.passages]:
@@ -89,8 +90,10 @@ class EvidenceFinder:
                 seen.add(key)
                 text = chunk.text[s:e]
                 matching = _SPACE.sub("", self._matcher.normalize(text))
-                lexical = sum(w for token, w in weights.items() if token in matching) / total
-                dense = float(vector @ query)
+                dense, lexical = max(
+                    ((float(vector @ query), sum(w for token, w in weights.items() if token in matching) / (sum(weights.values()) or 1.0)) for query, weights in asked),
+                    key=lambda pair: pair[0] + self.settings.lexical_weight * pair[1],
+                )
                 scored.append(Sentence(
                     hit=hit, start=chunk.start + s, end=chunk.start + e, text=text,
                     dense=dense, lexical=lexical, score=dense + self.settings.lexical_weight * lexical,

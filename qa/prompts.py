@@ -43,7 +43,7 @@ def format_sources(hits: Sequence[Hit]) -> str:
     blocks = []
     for n, hit in enumerate(hits, start=1):
         c = hit.chunk
-        reference = " > ".join(part for part in (c.title, c.section) if part)
+        reference = " › ".join(part for part in (c.title, *c.section.split(" > ")) if part).replace('"', "'")
         text = c.text.replace("</source", "< /source")
         blocks.append(f'<source n="{n}" ref="{reference}">\n{text}\n</source>')
     return "\n\n".join(blocks)
