@@ -107,7 +107,9 @@ class Assistant:
                 rewritten = "".join(self.chat.stream(self._prompts.condense(question, history))).strip()
             except LlmError:
                 rewritten = ""
-            if rewritten and len(rewritten) <= self._settings.max_standalone_chars and "\n" not in rewritten:
+            # A rewrite on one line, not merely repeating an earlier question, is trusted.
+            earlier = {turn.question.strip() for turn in history}
+            if rewritten and len(rewritten) <= self._settings.max_standalone_chars and "\n" not in rewritten and rewritten not in earlier:
                 return rewritten
         matcher = self.retriever.matcher
         previous: list[str] = []
@@ -126,7 +128,7 @@ class Assistant:
         except LlmError:
             yield from self._fall_back(question, script, quotes, phrases.llm_failed, extra)
             return
-        checked = verify.check("".join(pieces), hits, self._evidence.supports, phrases.unsupported)
+        checked = verify.check("".join(pieces), hits, self._evidence.supports, self._evidence.best_support, phrases.unsupported)
         if not checked.cited:
             yield from self._fall_back(question, script, quotes, phrases.llm_uncited, extra)
             return

@@ -41,6 +41,10 @@ class EvidenceSettings:
     # (matching form), or a sentence this similar to it (cross-language paraphrase).
     min_overlap: float = 0.5
     min_dense_support: float = 0.88
+    # An uncited statement shorter than this (word characters) is never given a citation: a
+    # short reply such as "我不知道" carries no claim worth checking, and may echo a planted
+    # instruction.
+    min_attributed_chars: int = 10
 
 
 @dataclass(frozen=True)
@@ -128,16 +132,34 @@ class EvidenceFinder:
         return chosen
 
     def supports(self, statement: str, hits: Sequence[Hit]) -> bool:
-        """Whether the passages of `hits` back `statement` (e.g. an LLM's cited sentence)."""
+        """Whether the passages of `hits` together back `statement` (an LLM's cited sentence)."""
         grams = _bigrams(self._matcher.normalize(statement))
-        if len(grams) < 2 or not hits:
-            return len(grams) < 2
-        source = set().union(*(_bigrams(self._matcher.normalize(hit.chunk.text)) for hit in hits))
-        if len(grams & source) / len(grams) >= self.settings.min_overlap:
+        if len(grams) < 2:
             return True
+        if not hits:
+            return False
+        source = set().union(*(_bigrams(self._matcher.normalize(hit.chunk.text)) for hit in hits))
+        return len(grams & source) / len(grams) >= self.settings.min_overlap or self._best_dense(statement, hits)[1] >= self.settings.min_dense_support
+
+    def best_support(self, statement: str, hits: Sequence[Hit]) -> int | None:
+        """Index of the one hit that best backs `statement`, or None when none does (or the
+        statement is too short to attribute)."""
+        grams = _bigrams(self._matcher.normalize(statement))
+        if len(_WORD_CHAR.findall(statement)) < self.settings.min_attributed_chars or not hits:
+            return None
+        overlaps = [len(grams & _bigrams(self._matcher.normalize(hit.chunk.text))) / len(grams) for hit in hits]
+        best = max(range(len(hits)), key=overlaps.__getitem__)
+        if overlaps[best] >= self.settings.min_overlap:
+            return best
+        best, similarity = self._best_dense(statement, hits)
+        return best if similarity >= self.settings.min_dense_support else None
+
+    def _best_dense(self, statement: str, hits: Sequence[Hit]) -> tuple[int, float]:
+        """The hit holding the sentence most similar to `statement`, and that similarity."""
         query = self._retriever.question_vector(statement)[0]
-        best = max(float(np.max(self._chunk_vectors(hit) @ query, initial=-1.0)) for hit in hits)
-        return best >= self.settings.min_dense_support
+        similarities = [float(np.max(self._chunk_vectors(hit) @ query, initial=-1.0)) for hit in hits]
+        best = max(range(len(hits)), key=similarities.__getitem__)
+        return best, similarities[best]
 
     def _chunk_vectors(self, hit: Hit) -> np.ndarray:
         row = self._row[hit.chunk.id]

@@ -210,3 +210,15 @@ def test_a_failing_condense_falls_back_to_the_rule(retriever):
     chat = FakeChat("系統在三分鐘內完成審批[1]。", fail_after=0)
     a = assistant(retriever, chat)
     assert a.standalone("它的不良率是多少？", [Turn("農商銀行的線上信貸平臺發放了多少貸款？")]) != "它的不良率是多少？"
+
+
+def test_an_uncited_llm_sentence_is_cited_when_one_source_clearly_supports_it(retriever):
+    answer = assistant(retriever, FakeChat("客户通过手机银行提交申请，系统在三分钟内完成审批。")).ask("手機銀行多久完成審批？")
+    assert answer.mode == "llm" and answer.text.endswith("完成审批[1]。")
+    assert "三分鐘內完成審批" in answer.citations[0].chunk.text
+
+
+def test_a_condense_that_only_repeats_the_previous_question_is_not_trusted(retriever):
+    chat = FakeChat("", condensed="農商銀行的線上信貸平臺發放了多少貸款？")
+    standalone = assistant(retriever, chat).standalone("它的不良率是多少？", [Turn("農商銀行的線上信貸平臺發放了多少貸款？")])
+    assert standalone == "农商 在线 信贷 它的不良率是多少？"

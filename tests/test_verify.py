@@ -1,11 +1,19 @@
 """Checking an LLM answer: marker normalization, invalid markers, unsupported sentences (pure)."""
-from qa.verify import check, normalize_markers
+from qa.verify import check as _check, normalize_markers
 
 SOURCES = ["first", "second"]  # only their count matters to `check`; `supports` is given
 
 
 def supports_if_not_mars(claim, hits):
     return "火星" not in claim
+
+
+def never_attribute(claim, hits):
+    return None
+
+
+def check(text, sources, supports, flag, best_support=never_attribute):
+    return _check(text, sources, supports, best_support, flag)
 
 
 def test_markers_are_normalized():
@@ -30,3 +38,16 @@ def test_supports_sees_each_distinct_source_once():
     seen = []
     check("三分钟[1][1][2]。", SOURCES, lambda claim, hits: seen.append((claim, list(hits))) or True, "")
     assert seen == [("三分钟。", ["first", "second"])]
+
+
+def test_markers_on_no_content_are_dropped():
+    assert check("[1] [2]。", SOURCES, supports_if_not_mars, "(!)").cited == ()
+
+
+def test_an_uncited_sentence_gets_the_marker_of_the_source_that_supports_it():
+    def second_for_approval(claim, hits):
+        return 1 if "审批" in claim else None
+
+    result = check("系统三分钟完成审批。火星贷款。", SOURCES, supports_if_not_mars, "(!)", best_support=second_for_approval)
+    assert result.text == "系统三分钟完成审批[2]。火星贷款。"
+    assert result.cited == (2,) and result.attributed == ("系统三分钟完成审批。",)
