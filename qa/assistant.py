@@ -22,7 +22,7 @@ from index.records import Chunk
 from . import extractive, verify
 from .answer import Answer, Citation, Restart, TextDelta, Turn
 from .chat import ChatModel, LlmError, LlmSettings
-from .evidence import EvidenceFinder, EvidenceSettings
+from .evidence import EvidenceFinder, EvidenceSettings, Sentence
 from .followup import FollowupRule
 from .language import PHRASES, Script, ScriptDetector
 from .prompts import Prompts
@@ -117,7 +117,7 @@ class Assistant:
             previous.append(self._followups.standalone(turn.question, previous, matcher))
         return self._followups.standalone(question, previous, matcher)
 
-    def _llm_answer(self, question: str, standalone: str, script: Script, hits: list[Hit], quotes, extra: dict) -> Iterator[Event]:
+    def _llm_answer(self, question: str, standalone: str, script: Script, hits: list[Hit], quotes: list[Sentence], extra: dict) -> Iterator[Event]:
         phrases = PHRASES[script]
         prompt = self._prompts.answer(standalone, hits, self._settings.max_sentences)
         pieces: list[str] = []
@@ -138,7 +138,7 @@ class Assistant:
             flagged=checked.flagged, **extra,
         )
 
-    def _fall_back(self, question: str, script: Script, quotes, notice: str, extra: dict) -> Iterator[Event]:
+    def _fall_back(self, question: str, script: Script, quotes: list[Sentence], notice: str, extra: dict) -> Iterator[Event]:
         yield Restart(notice)
         answer = extractive.compose(question, script, quotes, self._detector, notice=notice, **extra)
         yield TextDelta(answer.text)

@@ -22,11 +22,11 @@ from .retrieve import Hit, Retriever
 
 _SPACE = re.compile(r"\s+")
 _WORD_CHAR = re.compile(r"\w")
+_SENTENCE_END = re.compile(r"[。！？!?；;.…][”’」』）)\]\"']*\s*$")
 
 
 @dataclass(frozen=True)
 class EvidenceSettings:
-    passages: int = 5  # the top passages whose sentences are scored
     lexical_weight: float = 0.1
     # The best sentence must reach this score for the corpus to answer the question. Questions
     # without Chinese characters get their own threshold: cross-lingual similarities run lower
@@ -34,9 +34,14 @@ class EvidenceSettings:
     min_support_cjk: float = 0.935
     min_support_other: float = 0.79
     max_quotes: int = 3
-    keep_within: float = 0.03  # further quotes score at most this far below the best one
+    keep_within: float = 0.02  # further quotes score at most this far below the best one
     redundant_above: float = 0.93  # cosine between two sentences that say the same thing
     min_quote_chars: int = 6  # shorter lines (labels, "序 言") are not quoted on their own
+    # When the best sentence is a label or heading, the short lines around it that are not
+    # sentences (names, titles: no end punctuation) are quoted with it: up to this many on
+    # each side, each at most `short_line_chars` long.
+    label_context: int = 3
+    short_line_chars: int = 60
     # A statement is supported by passages that contain this share of its character bigrams
     # (matching form), or a sentence this similar to it (cross-language paraphrase).
     min_overlap: float = 0.5
@@ -75,15 +80,15 @@ class EvidenceFinder:
         self._offsets = index.sentence_offsets
 
     def sentences(self, question: str, hits: Sequence[Hit], also: str | None = None) -> list[Sentence]:
-        """The sentences of the first `passages` hits, best first; a sentence that two
-        overlapping passages share is scored once, under the better-ranked passage. With
+        """The sentences of the hits, best first; a sentence that two overlapping passages
+        share is scored once, under the better-ranked passage. With
         `also` (a follow-up as asked, when `question` is its standalone form), a sentence
         scores the better of its scores against either."""
         questions = [question] + ([also] if also and also != question else [])
         asked = [(self._retriever.question_vector(q)[0], self._question_weights(q)) for q in questions]
         seen: set[tuple[str, int]] = set()
         scored: list[Sentence] = []
-        for hit in hits[: self.settings.passages]:
+        for hit in hits:
             chunk = hit.chunk
             vectors = self._chunk_vectors(hit)
             headings = {part.strip() for part in chunk.section.split(" > ")}
@@ -93,19 +98,24 @@ class EvidenceFinder:
                     continue
                 seen.add(key)
                 text = chunk.text[s:e]
-                matching = _SPACE.sub("", self._matcher.normalize(text))
-                dense, lexical = max(
-                    ((float(vector @ query), sum(w for token, w in weights.items() if token in matching) / (sum(weights.values()) or 1.0)) for query, weights in asked),
-                    key=lambda pair: pair[0] + self.settings.lexical_weight * pair[1],
-                )
+                dense, lexical = max((self._match(text, vector, *q) for q in asked), key=self._combined)
                 scored.append(Sentence(
                     hit=hit, start=chunk.start + s, end=chunk.start + e, text=text,
-                    dense=dense, lexical=lexical, score=dense + self.settings.lexical_weight * lexical,
+                    dense=dense, lexical=lexical, score=self._combined((dense, lexical)),
                     quotable=text.strip() not in headings and len(_WORD_CHAR.findall(text)) >= self.settings.min_quote_chars,
                     vector=vector,
                 ))
         scored.sort(key=lambda sentence: -sentence.score)
         return scored
+
+    def _match(self, text: str, vector: np.ndarray, query: np.ndarray, weights: dict[str, float]) -> tuple[float, float]:
+        """(dense similarity, weighted share of the question's words found in `text`)."""
+        matching = _SPACE.sub("", self._matcher.normalize(text))
+        lexical = sum(w for token, w in weights.items() if token in matching) / (sum(weights.values()) or 1.0)
+        return float(vector @ query), lexical
+
+    def _combined(self, match: tuple[float, float]) -> float:
+        return match[0] + self.settings.lexical_weight * match[1]
 
     def threshold(self, question: str) -> float:
         s = self.settings
@@ -119,6 +129,8 @@ class EvidenceFinder:
         """The sentences to quote, best first: the best quotable one, then up to `max_quotes`
         in all that score nearly as well and don't repeat one already chosen."""
         s = self.settings
+        if sentences and not sentences[0].quotable and (lines := self._lines_around(sentences[0], sentences)):
+            return lines
         candidates = [x for x in sentences if x.quotable] or list(sentences[:1])
         if not candidates:
             return []
@@ -130,6 +142,20 @@ class EvidenceFinder:
             if all(float(sentence.vector @ other.vector) < s.redundant_above and sentence.text != other.text for other in chosen):
                 chosen.append(sentence)
         return chosen
+
+    def _lines_around(self, label: Sentence, sentences: Sequence[Sentence]) -> list[Sentence]:
+        """`label` and the short lines (not sentences) next to it in its passage, in document
+        order; empty when there are none."""
+        by_start = {(x.hit.chunk.doc, x.start): x for x in sentences}
+        chunk = label.hit.chunk
+        lines = [by_start.get((chunk.doc, chunk.start + start)) for start, _ in sentence_spans(chunk.text)]
+        at = next(i for i, line in enumerate(lines) if line is label)
+        window = self.settings.label_context
+        near = [
+            line for line in lines[max(0, at - window) : at + window + 1]
+            if line is not None and line is not label and len(line.text) <= self.settings.short_line_chars and not _SENTENCE_END.search(line.text)
+        ]
+        return sorted([label, *near], key=lambda line: line.start) if near else []
 
     def supports(self, statement: str, hits: Sequence[Hit]) -> bool:
         """Whether the passages of `hits` together back `statement` (an LLM's cited sentence)."""

@@ -222,3 +222,21 @@ def test_a_condense_that_only_repeats_the_previous_question_is_not_trusted(retri
     chat = FakeChat("", condensed="農商銀行的線上信貸平臺發放了多少貸款？")
     standalone = assistant(retriever, chat).standalone("它的不良率是多少？", [Turn("農商銀行的線上信貸平臺發放了多少貸款？")])
     assert standalone == "农商 在线 信贷 它的不良率是多少？"
+
+
+def test_a_label_is_quoted_with_the_short_lines_around_it(retriever):
+    from index.records import Chunk
+    from index.text import sentence_spans
+    from qa.evidence import EvidenceFinder, Sentence
+    from qa.retrieve import Hit
+
+    text = "推薦人\n甲銀行首席技術官 張三\n乙協會原首席信息官 李四\n聯袂推薦\n本書是一本很好的參考資料。"
+    hit = Hit(rank=1, chunk=Chunk(id="x", doc="d.txt", title="d", case=None, section="推薦人", page=None, start=0, end=len(text), text=text), score=1.0)
+    scores = {"聯袂推薦": 0.99, "本書是一本很好的參考資料。": 0.95}
+    sentences = sorted(
+        (Sentence(hit=hit, start=s, end=e, text=text[s:e], dense=0, lexical=0, score=scores.get(text[s:e], 0.5),
+                  quotable=len(text[s:e]) >= 6 and text[s:e] != "推薦人", vector=None) for s, e in sentence_spans(text)),
+        key=lambda x: -x.score,
+    )
+    quotes = EvidenceFinder(retriever, FAKE_EVIDENCE).quotes("誰聯袂推薦了這本書？", sentences)
+    assert [q.text for q in quotes] == ["推薦人", "甲銀行首席技術官 張三", "乙協會原首席信息官 李四", "聯袂推薦"]
