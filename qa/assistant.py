@@ -69,10 +69,6 @@ class Assistant:
         self._followups = followups
         self._detector = ScriptDetector()
 
-    @property
-    def mode(self) -> str:
-        return "llm" if self.chat else "extractive"
-
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
         for event in self.stream(question, history, filters):
             if isinstance(event, Answer):

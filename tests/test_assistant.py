@@ -3,7 +3,6 @@ models standing in for an LLM (a real one runs in tests/llm, `make test-llm`).""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
