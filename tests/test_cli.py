@@ -1,6 +1,7 @@
 """The command-line contracts, end to end with the real bundled model (slow)."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,36 @@ def test_pdf_hits_carry_page_case_section_and_tags(tmp_path):
     assert "三百家企業" in hit["text"] and hit["page"] == 4
     assert hit["case"] == book.CASES[1][0] and hit["section"].endswith("三、應用成效")
     assert {"institution:某證券公司", "institution_type:非銀行金融機構", "theme:綠色金融", "scenario:雙碳管理"} <= set(hit["tags"])
+
+
+ASK_FIELDS = {"question", "found", "answer", "citations", "mode"}
+
+
+def test_ask_json_contract(built):
+    corpus, index, _ = built
+    result = run("-m", "qa", "ask", "手機銀行多久完成審批？", "红烧肉应该怎么做？", "--index", str(index), "--json", env={"LLM_BASE_URL": "", "LLM_MODEL": ""})
+    assert result.returncode == 0, result.stderr
+    answered, refused = map(json.loads, result.stdout.splitlines())
+    assert set(answered) == set(refused) == ASK_FIELDS
+    assert answered["found"] and answered["mode"] == "extractive" and "三分鐘內完成審批" in answered["answer"]
+    marks = {int(n) for n in re.findall(r"\[(\d+)\]", answered["answer"])}
+    assert marks and marks == {c["n"] for c in answered["citations"]}
+    for citation in answered["citations"]:
+        assert set(citation) == HIT_FIELDS | {"n"}
+        assert (corpus / citation["doc"]).read_bytes().decode("big5")[citation["start"] : citation["end"]] == citation["text"]
+    assert (refused["found"], refused["citations"]) == (False, [])
+
+
+def test_ask_text_output_lists_the_references(built):
+    _, index, _ = built
+    result = run("-m", "qa", "ask", "农户贷款的不良率是多少？", "--index", str(index), env={"LLM_BASE_URL": "", "LLM_MODEL": ""})
+    assert result.returncode == 0, result.stderr
+    assert "不良率控制在百分之一以內" in result.stdout and "  [1] case1_synthetic.txt > " in result.stdout
+
+
+def test_ask_errors_are_one_clear_line(tmp_path):
+    missing = run("-m", "qa", "ask", "問題", "--index", str(tmp_path / "none"))
+    assert missing.returncode != 0 and missing.stderr.strip().startswith("error: no index at")
+    half = run("-m", "qa", "ask", "問題", "--index", str(tmp_path / "none"), env={"LLM_BASE_URL": "http://127.0.0.1:1/v1", "LLM_MODEL": ""})
+    assert half.returncode != 0
+    assert half.stderr.strip().splitlines() == ["error: LLM_MODEL is not set: set LLM_BASE_URL and LLM_MODEL (and LLM_API_KEY if the server needs one), or neither for extractive answers"]

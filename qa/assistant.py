@@ -1,0 +1,154 @@
+"""The assistant: a question (and its conversation) in, a cited answer out.
+
+Owns the order of things: make a follow-up standalone, retrieve, decide whether the corpus
+answers, then compose — quotes offline, or an LLM answer that is checked afterwards and
+replaced by quotes (with a notice) whenever the LLM fails. `stream` yields the text as it
+comes and the final `Answer` last; `ask` returns only the `Answer`.
+
+    for event in assistant.stream(question, history):
+        if isinstance(event, TextDelta): ...   # append event.text
+        elif isinstance(event, Restart): ...   # clear the text, show event.notice
+        else: answer = event                   # final: show answer.text (checked) and answer.citations
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+
+from index.records import Chunk
+
+from . import extractive, verify
+from .answer import Answer, Citation, Restart, TextDelta, Turn
+from .chat import ChatModel, LlmError, LlmSettings
+from .evidence import EvidenceFinder, EvidenceSettings, Sentence
+from .followup import FollowupRule
+from .language import PHRASES, Script, ScriptDetector
+from .prompts import Prompts
+from .retrieve import Hit, Retriever, open_retriever
+
+Event = TextDelta | Restart | Answer
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict answers to some documents and/or cases (empty: no restriction)."""
+
+    docs: frozenset[str] = frozenset()
+    cases: frozenset[str] = frozenset()
+
+    def accepts(self, chunk: Chunk) -> bool:
+        return (not self.docs or chunk.doc in self.docs) and (not self.cases or chunk.case in self.cases)
+
+
+@dataclass(frozen=True)
+class AssistantSettings:
+    passages: int = 5  # retrieved per question; the LLM's numbered sources
+    max_sentences: int = 5  # asked of the LLM
+    max_standalone_chars: int = 300  # a longer LLM rewrite of a follow-up is not trusted
+
+
+class Assistant:
+    """Answers questions over one index. Settings and the optional chat model at construction."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        chat: ChatModel | None = None,
+        settings: AssistantSettings = AssistantSettings(),
+        evidence: EvidenceSettings = EvidenceSettings(),
+        prompts: Prompts | None = None,
+        followups: FollowupRule = FollowupRule(),
+    ):
+        self.retriever = retriever
+        self.chat = chat
+        self._settings = settings
+        self._evidence = EvidenceFinder(retriever, evidence)
+        self._prompts = prompts or Prompts()
+        self._followups = followups
+        self._detector = ScriptDetector()
+
+    def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
+        for event in self.stream(question, history, filters):
+            if isinstance(event, Answer):
+                return event
+        raise AssertionError("stream ended without an Answer")
+
+    def stream(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Iterator[Event]:
+        script = self._detector.script(question)
+        standalone = self.standalone(question, history)
+        hits = self.retriever.search(standalone, k=self._settings.passages, where=filters.accepts if filters else None)
+        sentences = self._evidence.sentences(standalone, hits, also=question)
+        extra = {"standalone_question": standalone if standalone != question else ""}
+        if not self._evidence.answers(standalone, sentences):
+            answer = extractive.refuse(question, script, **extra)
+            yield TextDelta(answer.text)
+            yield answer
+            return
+        quotes = self._evidence.quotes(standalone, sentences)
+        if self.chat is None:
+            answer = extractive.compose(question, script, quotes, self._detector, **extra)
+            yield TextDelta(answer.text)
+            yield answer
+            return
+        yield from self._llm_answer(question, standalone, script, hits, quotes, extra)
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """The question as it would be asked on its own, given the conversation so far."""
+        if not history:
+            return question
+        if self.chat is not None:
+            try:
+                rewritten = "".join(self.chat.stream(self._prompts.condense(question, history))).strip()
+            except LlmError:
+                rewritten = ""
+            # A rewrite on one line, not merely repeating an earlier question, is trusted.
+            earlier = {turn.question.strip() for turn in history}
+            if rewritten and len(rewritten) <= self._settings.max_standalone_chars and "\n" not in rewritten and rewritten not in earlier:
+                return rewritten
+        matcher = self.retriever.matcher
+        previous: list[str] = []
+        for turn in history:
+            previous.append(self._followups.standalone(turn.question, previous, matcher))
+        return self._followups.standalone(question, previous, matcher)
+
+    def _llm_answer(self, question: str, standalone: str, script: Script, hits: list[Hit], quotes: list[Sentence], extra: dict) -> Iterator[Event]:
+        phrases = PHRASES[script]
+        prompt = self._prompts.answer(standalone, hits, self._settings.max_sentences)
+        pieces: list[str] = []
+        try:
+            for piece in self.chat.stream(prompt):
+                pieces.append(piece)
+                yield TextDelta(piece)
+        except LlmError:
+            yield from self._fall_back(question, script, quotes, phrases.llm_failed, extra)
+            return
+        checked = verify.check("".join(pieces), hits, self._evidence.supports, self._evidence.best_support, phrases.unsupported)
+        if not checked.cited:
+            yield from self._fall_back(question, script, quotes, phrases.llm_uncited, extra)
+            return
+        yield Answer(
+            question=question, found=True, text=checked.text, mode="llm",
+            citations=tuple(Citation(n=n, hit=hits[n - 1]) for n in sorted(checked.cited)),
+            flagged=checked.flagged, **extra,
+        )
+
+    def _fall_back(self, question: str, script: Script, quotes: list[Sentence], notice: str, extra: dict) -> Iterator[Event]:
+        yield Restart(notice)
+        answer = extractive.compose(question, script, quotes, self._detector, notice=notice, **extra)
+        yield TextDelta(answer.text)
+        yield answer
+
+
+def open_assistant(index_dir: Path | None = None, env: Mapping[str, str] = os.environ, use_llm: bool = True) -> Assistant:
+    """The assistant over `index_dir` (default $INDEX_DIR or var/index), with the LLM that
+    LLM_BASE_URL / LLM_MODEL / LLM_API_KEY configure, if any (and `use_llm`). Raises
+    IndexUnavailable, EmbedderError or LlmConfigError with a message for the user."""
+    settings = LlmSettings.from_env(env) if use_llm else None
+    chat = None
+    if settings is not None:
+        from .llm import OpenAIChat  # LangChain loads only when an LLM is configured
+
+        chat = OpenAIChat(settings)
+    return Assistant(open_retriever(index_dir), chat)

@@ -1,0 +1,51 @@
+"""What the assistant needs from a chat model, and how one is configured; no LangChain here.
+
+`ChatModel` is the small interface the assistant calls (tests use fakes); `qa.llm` implements
+it with LangChain. `LlmSettings.from_env` reads LLM_BASE_URL, LLM_MODEL and LLM_API_KEY.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping, Protocol
+
+from .prompts import Prompt
+
+
+class LlmError(Exception):
+    """The chat model failed (unreachable, timed out, refused the request). The message never
+    contains the API key."""
+
+
+class LlmConfigError(LlmError):
+    """The LLM_* environment variables are incomplete."""
+
+
+class ChatModel(Protocol):
+    name: str
+
+    def stream(self, prompt: Prompt) -> Iterator[str]:
+        """The reply, piece by piece, as it arrives. Raises LlmError."""
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    base_url: str
+    model: str
+    api_key: str = field(default="", repr=False)
+    timeout_s: float = 60.0  # per request: connecting, and between streamed pieces
+    max_retries: int = 1  # a failed request is tried once more before giving up
+    max_tokens: int = 512
+    temperature: float = 0.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides) -> LlmSettings | None:
+        """None when no LLM is configured (neither LLM_BASE_URL nor LLM_MODEL set)."""
+        base_url = env.get("LLM_BASE_URL", "").strip()
+        model = env.get("LLM_MODEL", "").strip()
+        if not base_url and not model:
+            return None
+        if not base_url or not model:
+            missing = "LLM_BASE_URL" if not base_url else "LLM_MODEL"
+            raise LlmConfigError(f"{missing} is not set: set LLM_BASE_URL and LLM_MODEL (and LLM_API_KEY if the server needs one), or neither for extractive answers")
+        return cls(base_url=base_url, model=model, api_key=env.get("LLM_API_KEY", "").strip(), **overrides)

@@ -1,0 +1,200 @@
+"""Which sentences of the retrieved passages answer a question, and whether any does.
+
+A sentence's score is its dense similarity to the question (the index's stored sentence
+vectors) plus a small lexical term: the share of the question's informative words (weighted by
+`TextMatcher.term_weight`) that occur in it. The corpus answers the question when the best
+score reaches a threshold, calibrated on the dev set's unanswerable questions and on our own
+(`tests/data/ask_questions.jsonl`, see README "Quality"). Composing the answer is left to
+`qa.extractive` and `qa.assistant`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from index.text import sentence_spans
+
+from .language import has_cjk
+from .retrieve import Hit, Retriever
+
+_SPACE = re.compile(r"\s+")
+_WORD_CHAR = re.compile(r"\w")
+_SENTENCE_END = re.compile(r"[。！？!?；;.…][”’」』）)\]\"']*\s*$")
+
+
+@dataclass(frozen=True)
+class EvidenceSettings:
+    lexical_weight: float = 0.1
+    # The best sentence must reach this score for the corpus to answer the question. Questions
+    # without Chinese characters get their own threshold: cross-lingual similarities run lower
+    # and they share no words with a Chinese corpus.
+    min_support_cjk: float = 0.935
+    min_support_other: float = 0.79
+    max_quotes: int = 3
+    keep_within: float = 0.02  # further quotes score at most this far below the best one
+    redundant_above: float = 0.93  # cosine between two sentences that say the same thing
+    min_quote_chars: int = 6  # shorter lines (labels, "序 言") are not quoted on their own
+    # When the best sentence is a label or heading, the short lines around it that are not
+    # sentences (names, titles: no end punctuation) are quoted with it: up to this many on
+    # each side, each at most `short_line_chars` long.
+    label_context: int = 3
+    short_line_chars: int = 60
+    # A statement is supported by passages that contain this share of its character bigrams
+    # (matching form), or a sentence this similar to it (cross-language paraphrase).
+    min_overlap: float = 0.5
+    min_dense_support: float = 0.88
+    # An uncited statement shorter than this (word characters) is never given a citation: a
+    # short reply such as "我不知道" carries no claim worth checking, and may echo a planted
+    # instruction.
+    min_attributed_chars: int = 10
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a retrieved passage; `text == document.text[start:end]`, verbatim."""
+
+    hit: Hit
+    start: int  # in the document
+    end: int
+    text: str
+    dense: float
+    lexical: float
+    score: float
+    quotable: bool  # not a heading, not a bare label
+    vector: np.ndarray = field(compare=False, repr=False)
+
+
+class EvidenceFinder:
+    """Scores the sentences of retrieved passages against a question. Settings at construction."""
+
+    def __init__(self, retriever: Retriever, settings: EvidenceSettings = EvidenceSettings()):
+        self._retriever = retriever
+        self._matcher = retriever.matcher
+        self.settings = settings
+        index = retriever.index
+        self._row = {chunk.id: row for row, chunk in enumerate(index.chunks)}
+        self._vectors = index.sentence_vectors
+        self._offsets = index.sentence_offsets
+
+    def sentences(self, question: str, hits: Sequence[Hit], also: str | None = None) -> list[Sentence]:
+        """The sentences of the hits, best first; a sentence that two overlapping passages
+        share is scored once, under the better-ranked passage. With
+        `also` (a follow-up as asked, when `question` is its standalone form), a sentence
+        scores the better of its scores against either."""
+        questions = [question] + ([also] if also and also != question else [])
+        asked = [(self._retriever.question_vector(q)[0], self._question_weights(q)) for q in questions]
+        seen: set[tuple[str, int]] = set()
+        scored: list[Sentence] = []
+        for hit in hits:
+            chunk = hit.chunk
+            vectors = self._chunk_vectors(hit)
+            headings = {part.strip() for part in chunk.section.split(" > ")}
+            for (s, e), vector in zip(sentence_spans(chunk.text), vectors):
+                key = (chunk.doc, chunk.start + s)
+                if key in seen:
+                    continue
+                seen.add(key)
+                text = chunk.text[s:e]
+                dense, lexical = max((self._match(text, vector, *q) for q in asked), key=self._combined)
+                scored.append(Sentence(
+                    hit=hit, start=chunk.start + s, end=chunk.start + e, text=text,
+                    dense=dense, lexical=lexical, score=self._combined((dense, lexical)),
+                    quotable=text.strip() not in headings and len(_WORD_CHAR.findall(text)) >= self.settings.min_quote_chars,
+                    vector=vector,
+                ))
+        scored.sort(key=lambda sentence: -sentence.score)
+        return scored
+
+    def _match(self, text: str, vector: np.ndarray, query: np.ndarray, weights: dict[str, float]) -> tuple[float, float]:
+        """(dense similarity, weighted share of the question's words found in `text`)."""
+        matching = _SPACE.sub("", self._matcher.normalize(text))
+        lexical = sum(w for token, w in weights.items() if token in matching) / (sum(weights.values()) or 1.0)
+        return float(vector @ query), lexical
+
+    def _combined(self, match: tuple[float, float]) -> float:
+        return match[0] + self.settings.lexical_weight * match[1]
+
+    def threshold(self, question: str) -> float:
+        s = self.settings
+        return s.min_support_cjk if has_cjk(question) else s.min_support_other
+
+    def answers(self, question: str, sentences: Sequence[Sentence]) -> bool:
+        """Whether the best sentence is good enough evidence that the corpus answers it."""
+        return bool(sentences) and sentences[0].score >= self.threshold(question)
+
+    def quotes(self, question: str, sentences: Sequence[Sentence]) -> list[Sentence]:
+        """The sentences to quote, best first: the best quotable one, then up to `max_quotes`
+        in all that score nearly as well and don't repeat one already chosen."""
+        s = self.settings
+        if sentences and not sentences[0].quotable and (lines := self._lines_around(sentences[0], sentences)):
+            return lines
+        candidates = [x for x in sentences if x.quotable] or list(sentences[:1])
+        if not candidates:
+            return []
+        floor = max(self.threshold(question), candidates[0].score - s.keep_within)
+        chosen = [candidates[0]]
+        for sentence in candidates[1:]:
+            if len(chosen) == s.max_quotes or sentence.score < floor:
+                break
+            if all(float(sentence.vector @ other.vector) < s.redundant_above and sentence.text != other.text for other in chosen):
+                chosen.append(sentence)
+        return chosen
+
+    def _lines_around(self, label: Sentence, sentences: Sequence[Sentence]) -> list[Sentence]:
+        """`label` and the short lines (not sentences) next to it in its passage, in document
+        order; empty when there are none."""
+        by_start = {(x.hit.chunk.doc, x.start): x for x in sentences}
+        chunk = label.hit.chunk
+        lines = [by_start.get((chunk.doc, chunk.start + start)) for start, _ in sentence_spans(chunk.text)]
+        at = next(i for i, line in enumerate(lines) if line is label)
+        window = self.settings.label_context
+        near = [
+            line for line in lines[max(0, at - window) : at + window + 1]
+            if line is not None and line is not label and len(line.text) <= self.settings.short_line_chars and not _SENTENCE_END.search(line.text)
+        ]
+        return sorted([label, *near], key=lambda line: line.start) if near else []
+
+    def supports(self, statement: str, hits: Sequence[Hit]) -> bool:
+        """Whether the passages of `hits` together back `statement` (an LLM's cited sentence)."""
+        grams = _bigrams(self._matcher.normalize(statement))
+        if len(grams) < 2:
+            return True
+        if not hits:
+            return False
+        source = set().union(*(_bigrams(self._matcher.normalize(hit.chunk.text)) for hit in hits))
+        return len(grams & source) / len(grams) >= self.settings.min_overlap or self._best_dense(statement, hits)[1] >= self.settings.min_dense_support
+
+    def best_support(self, statement: str, hits: Sequence[Hit]) -> int | None:
+        """Index of the one hit that best backs `statement`, or None when none does (or the
+        statement is too short to attribute)."""
+        grams = _bigrams(self._matcher.normalize(statement))
+        if len(_WORD_CHAR.findall(statement)) < self.settings.min_attributed_chars or not hits:
+            return None
+        overlaps = [len(grams & _bigrams(self._matcher.normalize(hit.chunk.text))) / len(grams) for hit in hits]
+        best = max(range(len(hits)), key=overlaps.__getitem__)
+        if overlaps[best] >= self.settings.min_overlap:
+            return best
+        best, similarity = self._best_dense(statement, hits)
+        return best if similarity >= self.settings.min_dense_support else None
+
+    def _best_dense(self, statement: str, hits: Sequence[Hit]) -> tuple[int, float]:
+        """The hit holding the sentence most similar to `statement`, and that similarity."""
+        query = self._retriever.question_vector(statement)[0]
+        similarities = [float(np.max(self._chunk_vectors(hit) @ query, initial=-1.0)) for hit in hits]
+        best = max(range(len(hits)), key=similarities.__getitem__)
+        return best, similarities[best]
+
+    def _chunk_vectors(self, hit: Hit) -> np.ndarray:
+        row = self._row[hit.chunk.id]
+        return self._vectors[self._offsets[row] : self._offsets[row + 1]]
+
+    def _question_weights(self, question: str) -> dict[str, float]:
+        return {token: self._matcher.term_weight(token) for token in set(self._matcher.tokens(question))}
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = "".join(_WORD_CHAR.findall(text))
+    return {chars[i : i + 2] for i in range(len(chars) - 1)}

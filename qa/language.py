@@ -1,0 +1,74 @@
+"""The question's language and script, and the fixed phrases answers use in each.
+
+Owns script detection (simplified / traditional Chinese, or anything else, answered in English)
+and the user-facing wording of refusals, notices and flags. Matching text is `index.text`'s job.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import opencc
+
+Script = Literal["hans", "hant", "en"]
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+@dataclass(frozen=True)
+class Phrases:
+    intro: str  # before the quotes of an extractive answer
+    simplified: str  # label of the simplified rendering of a traditional quote
+    not_found: str
+    llm_failed: str  # notice: the LLM failed, quotes follow
+    llm_uncited: str  # notice: the LLM answer cited no valid source, quotes follow
+    unsupported: str  # appended to an LLM sentence its source does not support
+
+
+PHRASES: dict[Script, Phrases] = {
+    "hans": Phrases(
+        intro="资料中与问题最相关的原文如下：",
+        simplified="简体",
+        not_found="抱歉，资料库中没有找到能回答这个问题的内容。可以换个说法再问，或把相关文档加入 corpus/ 后重新建立索引。",
+        llm_failed="语言模型暂时不可用，以下是从资料中直接摘录的答案。",
+        llm_uncited="语言模型的回答没有引用任何有效来源，以下改为从资料中直接摘录。",
+        unsupported="（此句未在所引来源中找到依据）",
+    ),
+    "hant": Phrases(
+        intro="資料中與問題最相關的原文如下：",
+        simplified="簡體",
+        not_found="抱歉，資料庫中沒有找到能回答這個問題的內容。可以換個說法再問，或把相關文件加入 corpus/ 後重新建立索引。",
+        llm_failed="語言模型暫時無法使用，以下是從資料中直接摘錄的答案。",
+        llm_uncited="語言模型的回答沒有引用任何有效來源，以下改為從資料中直接摘錄。",
+        unsupported="（此句未在所引來源中找到依據）",
+    ),
+    "en": Phrases(
+        intro="The sources say (quoted in their original language):",
+        simplified="simplified",
+        not_found="Sorry, the corpus does not answer this question. Try asking it another way, or add documents that cover it to corpus/ and rebuild the index.",
+        llm_failed="The language model is unavailable right now; the answer below is quoted directly from the sources.",
+        llm_uncited="The language model's answer cited no valid source; the answer below is quoted directly from the sources instead.",
+        unsupported=" (not supported by the cited source)",
+    ),
+}
+
+
+class ScriptDetector:
+    """Tells simplified from traditional Chinese and renders traditional text in simplified."""
+
+    def __init__(self) -> None:
+        self._t2s = opencc.OpenCC("t2s")
+
+    def script(self, text: str) -> Script:
+        if not _CJK.search(text):
+            return "en"
+        return "hant" if self._t2s.convert(text) != text else "hans"
+
+    def simplified(self, text: str) -> str:
+        """Character-level traditional→simplified (no vocabulary changes), for display."""
+        return self._t2s.convert(text)
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK.search(text))

@@ -1,0 +1,29 @@
+"""LLM configuration from the environment; the API key never shows."""
+import pytest
+
+from qa.chat import LlmConfigError, LlmSettings
+
+
+def test_no_llm_configured_means_none():
+    assert LlmSettings.from_env({}) is None
+
+
+def test_half_a_configuration_names_what_is_missing():
+    with pytest.raises(LlmConfigError, match="LLM_MODEL is not set"):
+        LlmSettings.from_env({"LLM_BASE_URL": "http://127.0.0.1:1/v1"})
+
+
+def test_the_key_is_kept_out_of_repr():
+    settings = LlmSettings.from_env({"LLM_BASE_URL": "https://api.deepseek.com/v1", "LLM_MODEL": "deepseek-chat", "LLM_API_KEY": "sk-secret"})
+    assert settings.api_key == "sk-secret" and "sk-secret" not in repr(settings)
+
+
+def test_failures_never_echo_the_key():
+    from qa.chat import LlmError
+    from qa.llm import OpenAIChat
+    from qa.prompts import Prompt
+
+    settings = LlmSettings(base_url="http://127.0.0.1:9/v1", model="m", api_key="sk-secret", timeout_s=2, max_retries=0)
+    with pytest.raises(LlmError) as failure:
+        list(OpenAIChat(settings).stream(Prompt(system="s", user="u")))
+    assert "sk-secret" not in str(failure.value) and "'m' failed" in str(failure.value)
