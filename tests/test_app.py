@@ -1,31 +1,103 @@
-"""The Streamlit page through AppTest, with the real bundled model over the real corpus (slow)."""
+"""The Streamlit app through AppTest, with the real bundled model (slow): ask, open a citation,
+filter, switch script, upload good and bad files, export, a broken LLM URL."""
+import shutil
 import subprocess
 import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import REPO
+from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL
 
 pytestmark = pytest.mark.slow
 
+QUESTION = "數字金融如何推動綠色消費？"
+
 
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("app") / "index"
-    subprocess.run([sys.executable, "-m", "ingest", "corpus", "--index", str(path)], cwd=REPO, check=True, capture_output=True)
-    return path
+def library(tmp_path_factory):
+    """The real default corpus plus two SYNTHETIC case files, indexed once."""
+    root = tmp_path_factory.mktemp("app")
+    corpus = root / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    (corpus / "case1_synthetic.txt").write_text(SYNTHETIC_TRADITIONAL, encoding="utf-8")
+    (corpus / "case2_synthetic.txt").write_text(SYNTHETIC_SIMPLIFIED_GREEN, encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "ingest", str(corpus), "--index", str(root / "index")], cwd=REPO, check=True, capture_output=True)
+    return root
 
 
-def test_asking_shows_cited_passages(index_dir, monkeypatch):
-    monkeypatch.setenv("INDEX_DIR", str(index_dir))
+@pytest.fixture
+def app(library, monkeypatch):
+    monkeypatch.setenv("INDEX_DIR", str(library / "index"))
+    monkeypatch.setenv("CORPUS_DIR", str(library / "corpus"))
+    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(REPO)
-    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    started = AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
+    assert not started.exception
+    return started
+
+
+def markdown_text(app) -> str:
+    return "\n".join(m.value for m in app.markdown)
+
+
+def test_empty_state_offers_examples_for_three_kinds_of_users(app):
+    assert len([b for b in app.button if b.key and b.key.startswith("example-")]) == 3
+    assert "Answers: offline" in " ".join(c.value for c in app.sidebar.caption)
+
+
+def test_asking_shows_a_cited_answer_and_opens_its_source(app):
+    app.chat_input[0].set_value(QUESTION).run()
     assert not app.exception
-    app.chat_input[0].set_value("數字金融如何推動綠色消費？").run()
+    assert "綠色消費的普及" in markdown_text(app) and "[1]" in markdown_text(app)
+    sources = app.radio(key="source-0")
+    assert sources.value == 1
+    assert ":orange-background[" in markdown_text(app)  # the supporting sentence, highlighted
+    assert any("characters" in c.value and "》" in c.value for c in app.code)  # copyable reference
+    if len(sources.options) > 1:
+        sources.set_value(2).run()
+        assert any(m.value.startswith("**\\[2\\]**") or m.value.startswith("**[2]**") for m in app.markdown)
+    assert [b.label for b in app.sidebar.get("download_button")] == ["Export Markdown", "Export Word"]
+
+
+def test_simplified_display_keeps_the_verbatim_source(app):
+    app.sidebar.radio[0].set_value("simplified").run()
+    app.chat_input[0].set_value(QUESTION).run()
+    assert "绿色消费的普及" in markdown_text(app)
+    assert any("推動了綠色消費的普及" in t.value for t in app.text)  # verbatim, traditional
+
+
+def test_document_filter_applies_before_ranking(app):
+    app.sidebar.multiselect[0].set_value(["case2_synthetic.txt"]).run()
+    app.chat_input[0].set_value("區塊鏈如何記錄能耗數據？").run()
+    cited = [c.value for c in app.code]
+    assert cited and all("case2_synthetic.txt" in c for c in cited)
+
+
+def test_uploads_are_saved_safely_and_indexed_with_a_report(app, library):
+    app.sidebar.get("file_uploader")[0].set_value([
+        ("../../養老金融_synthetic.txt", "合成測試：某銀行為老年客戶提供線上養老金賬戶服務。".encode("utf-8"), "text/plain"),
+        ("broken.txt", b"\x00\x01binary\x00" * 20, "text/plain"),
+    ]).run()
+    next(b for b in app.sidebar.button if b.label == "Add and index").click().run()
     assert not app.exception
-    assert app.expander[0].label.startswith("[1] ")
-    assert any("推動了綠色消費的普及" in t.value for t in app.text)
+    assert (library / "corpus" / "uploads" / "養老金融_synthetic.txt").exists()
+    assert any("uploads/養老金融_synthetic.txt" in s.value for s in app.sidebar.success)
+    assert any("broken.txt" in e.value and "binary" in e.value for e in app.sidebar.error)
+    app.chat_input[0].set_value("某銀行為老年客戶提供了什麼線上服務？").run()
+    assert any("uploads/養老金融_synthetic.txt" in c.value for c in app.code)
+
+
+def test_broken_llm_url_falls_back_to_quotes_with_a_notice(app):
+    llm_inputs = app.sidebar.text_input
+    llm_inputs[0].set_value("http://127.0.0.1:9/v1")
+    llm_inputs[1].set_value("any-model").run()
+    assert "Answers: LLM · any-model" in " ".join(c.value for c in app.sidebar.caption)
+    app.chat_input[0].set_value(QUESTION).run()
+    assert not app.exception
+    assert app.warning and "綠色消費的普及" in markdown_text(app)
+    assert app.radio(key="source-0").value == 1
 
 
 def test_missing_index_is_a_clear_error(tmp_path, monkeypatch):

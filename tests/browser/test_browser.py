@@ -3,6 +3,7 @@ an answer with its cited passage. Saves a screenshot under var/screenshots/. (`m
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -79,10 +80,12 @@ def test_question_gets_a_cited_passage(app_url, browser, width):
     page.wait_for_selector("textarea", timeout=120_000)
     page.fill("textarea", "數字金融如何推動綠色消費？")
     page.keyboard.press("Enter")
-    first = page.locator("[data-testid='stExpander']").first
-    first.wait_for(timeout=120_000)
-    assert first.inner_text().lstrip().startswith("[1]") or "[1]" in first.inner_text()
-    page.get_by_text("推動了綠色消費的普及").first.wait_for(timeout=30_000)
+    page.get_by_text("Copy the quotation").wait_for(timeout=120_000)
+    answer = page.locator("[data-testid='stChatMessage']").last
+    text = answer.inner_text()
+    assert re.search(r"[^\n]\[1\]", text)  # the answer cites source 1 …
+    assert re.search(r"\[1\] 《[^》]+》 · .+ · .+, characters \d+–\d+", text)  # … whose reference is open
+    assert answer.get_by_text("推動了綠色消費的普及").count() >= 1  # … with its passage
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"answer-{width}px.png"), full_page=True)
     page.close()
