@@ -17,29 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
-from index.records import Chunk
-
 from . import extractive, verify
 from .answer import Answer, Citation, Restart, TextDelta, Turn
 from .chat import ChatModel, LlmError, LlmSettings
 from .evidence import EvidenceFinder, EvidenceSettings, Sentence
+from .filters import Filters
 from .followup import FollowupRule
 from .language import PHRASES, Script, ScriptDetector
 from .prompts import Prompts
 from .retrieve import Hit, Retriever, open_retriever
 
 Event = TextDelta | Restart | Answer
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict answers to some documents and/or cases (empty: no restriction)."""
-
-    docs: frozenset[str] = frozenset()
-    cases: frozenset[str] = frozenset()
-
-    def accepts(self, chunk: Chunk) -> bool:
-        return (not self.docs or chunk.doc in self.docs) and (not self.cases or chunk.case in self.cases)
 
 
 @dataclass(frozen=True)

@@ -67,41 +67,58 @@ class Retriever:
         """The question's embedding, shape (1, dim), L2-normalized."""
         return self._embedder.embed([self._matcher.normalize(question)], "query")
 
-    def dense_ranking(self, question: str, n: int) -> list[int]:
-        """Candidates from the chunk and sentence FAISS indexes, ranked by the mixed score."""
+    def dense_ranking(self, question: str, n: int, rows: np.ndarray | None = None) -> list[int]:
+        """Candidates from the chunk and sentence FAISS indexes (with `rows`: exactly those
+        chunks, scored exhaustively), ranked by the mixed score."""
         index = self.index
         query = self.question_vector(question)
-        _, chunk_rows = index.dense.search(query, min(n, index.dense.ntotal))
-        _, sentence_rows = index.sentence_dense.search(query, min(n, index.sentence_dense.ntotal))
-        candidates = np.unique(np.concatenate([
-            chunk_rows[0][chunk_rows[0] >= 0],
-            self._sentence_owner[sentence_rows[0][sentence_rows[0] >= 0]],
-        ]))
+        if rows is None:
+            _, chunk_rows = index.dense.search(query, min(n, index.dense.ntotal))
+            _, sentence_rows = index.sentence_dense.search(query, min(n, index.sentence_dense.ntotal))
+            candidates = np.unique(np.concatenate([
+                chunk_rows[0][chunk_rows[0] >= 0],
+                self._sentence_owner[sentence_rows[0][sentence_rows[0] >= 0]],
+            ]))
+        else:
+            candidates = rows
         q = query[0]
-        offsets = index.sentence_offsets
-        best_sentence = np.array([
-            float(np.max(index.sentence_vectors[offsets[c] : offsets[c + 1]] @ q)) if offsets[c + 1] > offsets[c] else -1.0
-            for c in candidates
-        ])
         w = self._settings.whole_chunk_weight
-        scores = w * (index.vectors[candidates] @ q) + (1 - w) * best_sentence
+        scores = w * (index.vectors[candidates] @ q) + (1 - w) * self._best_sentence(q)[candidates]
         order = np.argsort(-scores, kind="stable")[:n]
         return [int(candidates[i]) for i in order]
 
-    def bm25_ranking(self, question: str, n: int) -> list[int]:
+    def _best_sentence(self, q: np.ndarray) -> np.ndarray:
+        """For every chunk, the highest cosine of `q` with one of its sentences (-1: none)."""
+        offsets = self.index.sentence_offsets
+        # A trailing -1 keeps every start a valid position and never raises a maximum.
+        padded = np.append(self.index.sentence_vectors @ q, np.float32(-1.0))
+        best = np.maximum.reduceat(padded, offsets[:-1])
+        return np.where(offsets[1:] > offsets[:-1], best, -1.0)
+
+    def bm25_ranking(self, question: str, n: int, rows: np.ndarray | None = None) -> list[int]:
         tokens = self._matcher.tokens(question)
         if not tokens:
             return []
         scores = self.index.bm25.get_scores(tokens)
+        if rows is not None:
+            scores = np.where(np.isin(np.arange(len(scores)), rows), scores, 0.0)
         top = np.argsort(-scores, kind="stable")[:n]
         return [int(r) for r in top if scores[r] > 0]
 
+    def rows(self, where: Callable[[Chunk], bool]) -> np.ndarray:
+        """Row numbers of the chunks `where` accepts."""
+        return np.array([row for row, chunk in enumerate(self.index.chunks) if where(chunk)], dtype=np.int64)
+
     def search(self, question: str, k: int = 5, where: Callable[[Chunk], bool] | None = None) -> list[Hit]:
-        """The k best passages; with `where`, only chunks it accepts (all chunks are then
-        candidates, so a narrow filter still finds its passages)."""
-        n = self._settings.candidates if where is None else len(self.index.chunks)
+        """The k best passages; with `where`, the ranking runs over only the chunks it accepts
+        (filtering happens before ranking, so a narrow filter still gets its k passages; none
+        accepted: an empty list)."""
+        rows = None if where is None else self.rows(where)
+        if rows is not None and rows.size == 0:
+            return []
+        n = self._settings.candidates
         fused = rrf(
-            [self.dense_ranking(question, n), self.bm25_ranking(question, n)],
+            [self.dense_ranking(question, n, rows), self.bm25_ranking(question, n, rows)],
             [self._settings.dense_weight, self._settings.bm25_weight],
             k=self._settings.rrf_k,
         )
@@ -109,8 +126,6 @@ class Retriever:
         seen_texts: set[str] = set()
         for row, score in fused:
             chunk = self.index.chunks[row]
-            if where is not None and not where(chunk):
-                continue
             if chunk.text in seen_texts:  # the same passage in two files
                 continue
             seen_texts.add(chunk.text)
