@@ -6,6 +6,7 @@ lower case), so a simplified question finds traditional text and the reverse.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -13,6 +14,7 @@ import re
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import Iterable
 
 import jieba
 import opencc
@@ -102,6 +104,28 @@ class TextMatcher:
         dictionary; words it doesn't know (names, English, rare terms) weigh the most."""
         self._jieba.check_initialized()
         return math.log(self._jieba.total / (self._jieba.FREQ.get(token) or 1))
+
+    @functools.cached_property
+    def _extractors(self) -> dict:
+        import jieba.analyse  # loads its IDF table: only once key terms are asked for
+        import jieba.posseg
+
+        tfidf, textrank = jieba.analyse.TFIDF(), jieba.analyse.TextRank()
+        tfidf.tokenizer = self._jieba
+        textrank.tokenizer = textrank.postokenizer = jieba.posseg.POSTokenizer(self._jieba)
+        for extractor in (tfidf, textrank):
+            extractor.stop_words = extractor.stop_words | self._stopwords
+        return {"tfidf": tfidf, "textrank": textrank}
+
+    def key_terms(self, text: str, k: int = 10, method: str = "tfidf", exclude: Iterable[str] = ()) -> list[str]:
+        """The k most characteristic words of `text`, in matching form: jieba.analyse TF-IDF
+        (jieba's IDF table) or TextRank, over this matcher's dictionary; stopwords, words in
+        `exclude` (any script), numbers and one-character words left out."""
+        if method not in self._extractors:
+            raise ValueError(f"unknown key-term method {method!r}; use {' or '.join(self._extractors)}")
+        excluded = {self.normalize(w) for w in exclude}
+        terms = self._extractors[method].extract_tags(self.normalize(text), topK=k + len(excluded) + 10)
+        return [t for t in terms if _is_word(t) and not t.isdigit() and t not in excluded][:k]
 
     def tokens(self, text: str) -> list[str]:
         """BM25 tokens of `text` (original or normalized: normalizing twice is harmless).

@@ -31,13 +31,19 @@ _FRONT_MATTER = frozenset(
     "序 序言 前言 引言 導言 导言 導讀 导读 內容簡介 内容简介 編輯推薦 编辑推荐 目錄 目录 "
     "後記 后记 附錄 附录 推薦序 推荐序 作者簡介 作者简介 結語 结语 參考文獻 参考文献".split()
 )
-# Section names a case is written in, traditional and simplified; a short line that is one of
-# them (numbered or not) is a section heading.
-SECTION_NAMES = frozenset(
-    "創新背景 创新背景 項目背景 项目背景 案例背景 背景介紹 背景介绍 建設背景 建设背景 "
-    "實施路徑 实施路径 實施方案 实施方案 主要做法 具體做法 具体做法 解決方案 解决方案 技術方案 技术方案 建設內容 建设内容 "
+# What the usual sections of a case are for: background, approach, results (the book's
+# 創新背景 / 實施路徑 / 應用成效), traditional and simplified. Comparisons line cases up by role.
+SECTION_ROLES: dict[str, frozenset[str]] = {
+    "background": frozenset("創新背景 创新背景 項目背景 项目背景 案例背景 背景介紹 背景介绍 建設背景 建设背景".split()),
+    "approach": frozenset(
+        "實施路徑 实施路径 實施方案 实施方案 主要做法 具體做法 具体做法 解決方案 解决方案 技術方案 技术方案 建設內容 建设内容".split()
+    ),
+    "results": frozenset("應用成效 应用成效 實施成效 实施成效 主要成效 取得成效 案例成效 應用效果 应用效果".split()),
+}
+# Section names a case is written in; a short line that is one of them (numbered or not) is a
+# section heading.
+SECTION_NAMES = frozenset().union(*SECTION_ROLES.values()) | frozenset(
     "創新點 创新点 創新亮點 创新亮点 案例亮點 案例亮点 "
-    "應用成效 应用成效 實施成效 实施成效 主要成效 取得成效 案例成效 應用效果 应用效果 "
     "經驗啟示 经验启示 經驗總結 经验总结 推廣價值 推广价值 未來展望 未来展望 下一步計劃 下一步计划".split()
 )
 _SECTION_PREFIX = re.compile(rf"^(?:[{_NUM}]+\s*[、.．]|[（(]\s*[{_NUM}\d]+\s*[)）]|\d+\s*[、.．]?)?\s*")
@@ -62,9 +68,18 @@ class Block:
         return self.level > 0
 
 
+def _section_name(stripped: str) -> str:
+    return _SECTION_PREFIX.sub("", stripped, count=1).strip(" ：:")
+
+
 def _is_section_name(stripped: str) -> bool:
-    rest = _SECTION_PREFIX.sub("", stripped, count=1).strip(" ：:")
-    return len(stripped) <= 20 and rest in SECTION_NAMES
+    return len(stripped) <= 20 and _section_name(stripped) in SECTION_NAMES
+
+
+def section_role(heading: str) -> str | None:
+    """"background", "approach" or "results" for a section heading such as 二、實施路徑."""
+    name = _section_name(heading.strip())
+    return next((role for role, names in SECTION_ROLES.items() if name in names), None)
 
 
 def heading_level(line: str) -> int:

@@ -48,6 +48,53 @@ CASES = (
         ),
     ),
 )
+# Two more SYNTHETIC cases for the analyst and teacher features (similar cases, comparison,
+# lesson packs): case three is obviously like case one (a bank's online credit for small
+# firms, data and risk models); case four is unlike both (a technology firm's large model).
+MORE_CASES = (
+    (
+        "案例三 某城商銀行的小微企業線上信貸（合成測試文本）",
+        ("機構：某城商銀行", "機構類型：商業銀行"),
+        (
+            ("一、創新背景", (
+                "縣域小微企業和個體工商戶融資難、融資貴,傳統信貸依賴抵押物,審批慢。",
+            )),
+            ("二、實施路徑", (
+                "該行建設線上信貸平臺,整合稅務和社保數據,建立智能風控模型和信用評估體系,客戶在手機銀行申請,系統自動審批。",
+            )),
+            ("三、應用成效", (
+                "平臺累計發放小微企業貸款二十億元,服務個體工商戶一萬餘戶,不良率低於百分之一。",
+            )),
+        ),
+    ),
+    (
+        "案例四 某科技公司的大模型客服助手（合成測試文本）",
+        ("機構：某信息技術公司", "機構類型：科技企業"),
+        (
+            ("一、創新背景", (
+                "金融機構客服坐席壓力大,知識庫更新慢,客戶等待時間長。",
+            )),
+            ("二、實施路徑", (
+                "公司基於大模型構建客服助手,接入產品知識庫,自動生成回答並由坐席覆核。",
+            )),
+            ("三、應用成效", (
+                "客服助手上線半年,人工坐席工作量下降三成,客戶滿意度明顯提升。",
+            )),
+        ),
+    ),
+)
+
+
+def text_casebook() -> str:
+    """All four SYNTHETIC cases as one plain-text book (case, facts, sections, paragraphs)."""
+    lines = [BOOK_TITLE]
+    for case, facts, secs in CASES + MORE_CASES:
+        lines += [case, *facts]
+        for heading, ps in secs:
+            lines += [heading, *ps]
+    return "\n".join(lines) + "\n"
+
+
 TABLE = (("指標", "數值"), ("貸款餘額", "十二億元"), ("服務農戶", "八千餘戶"))
 
 

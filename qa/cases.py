@@ -1,0 +1,272 @@
+"""Cases as units: which cases an index holds, which are alike and why, and a side-by-side
+comparison with one cited passage per cell.
+
+A case's vector is the normalized mean of its chunk vectors (derived from the index when the
+library is built, nothing stored); its keywords are its theme / scenario / institution-type
+tags and its jieba.analyse TF-IDF terms. Similarity mixes both (settings at construction) and
+explains itself: shared tags, shared terms and the best matching passage pairs. Section roles
+(background / approach / results) come from the section headings (`ingest.structure`).
+Retrieval is the retriever's job; formatting for people is the CLI's and the app's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from index.records import Chunk
+from ingest.structure import SECTION_NAMES, section_role
+from ingest.tags import Tagger
+
+from .filters import fold
+from .retrieve import Hit, Retriever
+
+ROLES = ("background", "approach", "results")
+ROLE_LABELS = {"background": "創新背景 background", "approach": "實施路徑 approach", "results": "應用成效 results"}
+_TAG_KINDS = ("theme:", "scenario:", "institution_type:")  # what cases share; institution names never do
+# Words every case uses (headings, statement labels): never a reason two cases are alike.
+_COMMON_WORDS = tuple(SECTION_NAMES) + ("案例", "機構", "機構類型", "機構名稱", "單位")
+
+
+class CaseError(Exception):
+    """Base for case problems the user can fix; the message says what to do."""
+
+
+class NoCases(CaseError):
+    pass
+
+
+class UnknownCase(CaseError):
+    pass
+
+
+@dataclass(frozen=True)
+class CaseSettings:
+    vector_weight: float = 0.7  # score = w·cos(case vectors) + (1-w)·overlap(tags and terms)
+    terms: int = 20  # TF-IDF terms kept per case
+    pairs: int = 2  # best matching passage pairs shown per similar case
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    name: str
+    rows: tuple[int, ...]  # its chunks' rows in the index, in document order
+    vector: np.ndarray = field(repr=False)
+    tags: frozenset[str]
+    terms: frozenset[str]
+
+    @property
+    def keywords(self) -> frozenset[str]:
+        return self.tags | self.terms
+
+
+@dataclass(frozen=True)
+class PassagePair:
+    """A passage of the similar case (`theirs`) and the one it best matches (`mine`: of the
+    case asked about; None when the query was a text)."""
+
+    theirs: Chunk
+    score: float
+    mine: Chunk | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "score": round(self.score, 6),
+            "this": Hit(rank=1, chunk=self.mine, score=self.score).to_json() if self.mine else None,
+            "that": Hit(rank=1, chunk=self.theirs, score=self.score).to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class SimilarCase:
+    rank: int
+    case: str
+    score: float
+    vector_score: float
+    keyword_score: float
+    shared_tags: tuple[str, ...]
+    shared_terms: tuple[str, ...]
+    pairs: tuple[PassagePair, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "rank": self.rank, "case": self.case, "score": round(self.score, 6),
+            "vector_score": round(self.vector_score, 6), "keyword_score": round(self.keyword_score, 6),
+            "shared_tags": list(self.shared_tags), "shared_terms": list(self.shared_terms),
+            "pairs": [p.to_json() for p in self.pairs],
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Rows (background, approach, results) × the compared cases: one passage per cell, or
+    None where a case has no section in that role."""
+
+    cases: tuple[str, ...]
+    cells: tuple[tuple[str, tuple[Chunk | None, ...]], ...]
+
+    def to_json(self) -> dict:
+        return {
+            "cases": list(self.cases),
+            "rows": [
+                {"role": role, "cells": [Hit(rank=1, chunk=c, score=0.0).to_json() if c else None for c in chunks]}
+                for role, chunks in self.cells
+            ],
+        }
+
+
+def _body_text(chunk: Chunk) -> str:
+    """The chunk's text without its case title and section headings (every case has them)."""
+    text = chunk.text
+    for heading in filter(None, chunk.section.split(" > ")):
+        text = text.replace(heading, "")
+    return text
+
+
+def _role(chunk: Chunk) -> str | None:
+    return section_role(chunk.section.split(" > ")[-1]) if chunk.section else None
+
+
+class CaseLibrary:
+    """The cases of one index. Built once per retriever (vectors and terms derived then)."""
+
+    def __init__(self, retriever: Retriever, settings: CaseSettings = CaseSettings()):
+        self._retriever = retriever
+        self._settings = settings
+        self._tagger = Tagger(retriever.matcher.normalize)  # themes and scenarios of a free text
+        index, matcher = retriever.index, retriever.matcher
+        rows_by_case: dict[str, list[int]] = {}
+        for row, chunk in enumerate(index.chunks):
+            if chunk.case:
+                rows_by_case.setdefault(chunk.case, []).append(row)
+        self._cases: dict[str, Case] = {}
+        for name, rows in rows_by_case.items():
+            mean = index.vectors[rows].mean(axis=0)
+            chunks = [index.chunks[r] for r in rows]
+            self._cases[name] = Case(
+                name=name, rows=tuple(rows), vector=mean / max(float(np.linalg.norm(mean)), 1e-12),
+                tags=frozenset(t for c in chunks for t in c.tags if t.startswith(_TAG_KINDS)),
+                terms=frozenset(matcher.key_terms("\n".join(map(_body_text, chunks)), settings.terms, exclude=_COMMON_WORDS)),
+            )
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._cases)
+
+    def case(self, name: str) -> Case:
+        return self._cases[self.resolve(name)]
+
+    def _require_cases(self) -> None:
+        if not self._cases:
+            raise NoCases(
+                "no cases found in the index: its documents have no case headings (案例一, 第三章, 01 …). "
+                "Add the book (PDF, EPUB, DOCX, TXT) and rebuild the index."
+            )
+
+    def resolve(self, name: str) -> str:
+        """The case `name` designates: its exact name, its label (案例一), or a part of its name
+        that only one case contains, in either script. Raises NoCases or UnknownCase."""
+        self._require_cases()
+        wanted = fold(name)
+        folded = {fold(n): n for n in self._cases}
+        if wanted in folded:
+            return folded[wanted]
+        labelled = [n for f, n in folded.items() if f.startswith(wanted + " ")]
+        found = labelled or [n for f, n in folded.items() if wanted and wanted in f]
+        if len(found) == 1:
+            return found[0]
+        listed = "; ".join((found or self.names)[:8])
+        problem = f"{len(found)} cases match {name!r}" if found else f"no case matches {name!r}"
+        raise UnknownCase(f"{problem}; cases: {listed}")
+
+    def _body_rows(self, case: Case, accepts: Callable[[Chunk], bool] | None) -> list[int]:
+        """The case's passages worth pairing: not its bare title block (when it has more), and
+        only those the filters accept."""
+        chunks = self._retriever.index.chunks
+        rows = [r for r in case.rows if chunks[r].section != case.name] or list(case.rows)
+        return [r for r in rows if accepts is None or accepts(chunks[r])]
+
+    def similar(self, case: str | None = None, text: str | None = None, k: int = 3, where: Callable[[Chunk], bool] | None = None) -> list[SimilarCase]:
+        """The k cases most like `case` (a name `resolve` accepts) or like `text`, best first;
+        with `where`, only cases with passages it accepts, paired through those passages.
+        Raises NoCases or UnknownCase."""
+        self._require_cases()
+        if (case is None) == (text is None):
+            raise ValueError("give a case or a text, not both")
+        index, matcher = self._retriever.index, self._retriever.matcher
+        if case is not None:
+            source = self.case(case)
+            vector, keywords, mine = source.vector, source.keywords, self._body_rows(source, None)
+        else:
+            source = None
+            vector = self._retriever.question_vector(text)[0]
+            tags = frozenset(self._tagger.keyword_tags(text))
+            keywords, mine = frozenset(matcher.key_terms(text, self._settings.terms, exclude=_COMMON_WORDS)) | tags, []
+        w = self._settings.vector_weight
+        results = []
+        for other in self._cases.values():
+            if source is not None and other.name == source.name:
+                continue
+            theirs = self._body_rows(other, where)
+            if not theirs:
+                continue
+            dense = float(vector @ other.vector)
+            union = keywords | other.keywords
+            overlap = len(keywords & other.keywords) / len(union) if union else 0.0
+            results.append((w * dense + (1 - w) * overlap, dense, overlap, other, theirs))
+        results.sort(key=lambda r: -r[0])
+        return [
+            SimilarCase(
+                rank=rank, case=other.name, score=score, vector_score=dense, keyword_score=overlap,
+                shared_tags=tuple(sorted(keywords & other.tags)),
+                shared_terms=tuple(sorted((keywords & other.terms) - other.tags)),
+                pairs=self._pairs(mine, theirs, vector),
+            )
+            for rank, (score, dense, overlap, other, theirs) in enumerate(results[:k], start=1)
+        ]
+
+    def _pairs(self, mine: Sequence[int], theirs: Sequence[int], vector: np.ndarray) -> tuple[PassagePair, ...]:
+        """The best matching passage pairs, each passage used once (or, for a text, the
+        passages of the other case closest to it)."""
+        index = self._retriever.index
+        n = self._settings.pairs
+        if not mine:
+            scores = index.vectors[list(theirs)] @ vector
+            return tuple(PassagePair(index.chunks[theirs[i]], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:n])
+        matrix = index.vectors[list(mine)] @ index.vectors[list(theirs)].T
+        pairs, used_mine, used_theirs = [], set(), set()
+        for flat in np.argsort(-matrix, axis=None, kind="stable"):
+            i, j = divmod(int(flat), matrix.shape[1])
+            if i in used_mine or j in used_theirs:
+                continue
+            used_mine.add(i)
+            used_theirs.add(j)
+            pairs.append(PassagePair(index.chunks[theirs[j]], float(matrix[i, j]), mine=index.chunks[mine[i]]))
+            if len(pairs) == n:
+                break
+        return tuple(pairs)
+
+    def compare(self, names: Sequence[str]) -> Comparison:
+        """Two or three cases side by side: for each role, the passage of each case in a
+        section of that role that is closest to what the compared cases say there together."""
+        resolved = tuple(dict.fromkeys(self.resolve(n) for n in names))
+        if not 2 <= len(resolved) <= 3:
+            raise UnknownCase(f"compare two or three different cases (got {len(resolved)})")
+        index = self._retriever.index
+        by_role = {
+            role: [[r for r in self._cases[name].rows if _role(index.chunks[r]) == role] for name in resolved]
+            for role in ROLES
+        }
+        cells = []
+        for role, per_case in by_role.items():
+            rows = [r for case_rows in per_case for r in case_rows]
+            if not rows:
+                continue
+            centre = index.vectors[rows].mean(axis=0)
+            cells.append((role, tuple(
+                index.chunks[max(case_rows, key=lambda r: float(index.vectors[r] @ centre))] if case_rows else None
+                for case_rows in per_case
+            )))
+        return Comparison(cases=resolved, cells=tuple(cells))
+
