@@ -1,20 +1,26 @@
-"""`python -m qa search …` and `python -m qa ask …`: the command line over the index (JSON
-contracts in DESIGN.md). Errors become one line on stderr and a non-zero exit."""
+"""`python -m qa search|ask|similar|compare|lesson …`: the command line over the index (JSON
+contracts in DESIGN.md and the README). Errors become one line on stderr and a non-zero exit."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Iterator
 
 from index.embedder import EmbedderError
 from index.store import IndexUnavailable
 
-from .assistant import open_assistant
+from .assistant import Assistant, open_assistant
+from .cases import ROLE_LABELS, CaseError, CaseLibrary
 from .chat import LlmConfigError
+from .display import reference
+from .export import lesson_docx, lesson_markdown
+from .filters import FILTER_KEYS, FilterError, Filters
+from .lesson import LessonBuilder, LessonSettings
 from .prompts import PromptError
-from .retrieve import open_retriever
+from .retrieve import Retriever, open_retriever
 
 
 def _questions(args: argparse.Namespace) -> Iterator[str]:
@@ -35,13 +41,32 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     search = commands.add_parser("search", help="ranked passages for each question")
     ask = commands.add_parser("ask", help="a short answer citing its sources [n], or an honest \"not in the corpus\"")
+    similar = commands.add_parser("similar", help="the cases most like a case or a text, and why")
+    compare = commands.add_parser("compare", help="two or three cases side by side: background, approach, results, one cited passage per cell")
+    lesson = commands.add_parser("lesson", help="a lesson pack for a topic: key passages, key terms, outline and questions (LLM), as Markdown or Word")
     for command in (search, ask):
         command.add_argument("question", nargs="*")
         command.add_argument("--batch", type=Path, help="JSONL file whose lines have a \"question\" field")
+    for command in (search, ask, similar, compare, lesson):
         command.add_argument("--index", type=Path, default=None, help="index directory (default: $INDEX_DIR or var/index)")
-        command.add_argument("--json", action="store_true", help="one JSON object per question")
+    for command in (search, ask, similar, lesson):
+        command.add_argument(
+            "--filter", action="append", default=[], metavar="KEY=VALUE",
+            help=f"only passages with this property, before ranking; repeatable (a repeated key: any of its values). Keys: {', '.join(FILTER_KEYS)}",
+        )
+    for command in (search, ask, similar, compare):
+        command.add_argument("--json", action="store_true", help="JSON output")
     search.add_argument("-k", type=int, default=5, help="passages per question (default 5)")
     ask.add_argument("--extractive", action="store_true", help="quote the sources even when an LLM is configured (LLM_BASE_URL, LLM_MODEL)")
+    target = similar.add_mutually_exclusive_group(required=True)
+    target.add_argument("--case", help="a case: its name, its label (案例三) or a part of its name only it has")
+    target.add_argument("--text", help="a description of a case or an idea")
+    similar.add_argument("-k", type=int, default=3, help="cases to list (default 3)")
+    compare.add_argument("cases", nargs="+", metavar="CASE", help="two or three cases (names, labels or unique parts of names)")
+    lesson.add_argument("topic")
+    lesson.add_argument("--out", type=Path, required=True, help="FILE.md (Markdown) or FILE.docx (Word)")
+    lesson.add_argument("-k", type=int, default=LessonSettings.passages, help=f"key passages (default {LessonSettings.passages})")
+    lesson.add_argument("--extractive", action="store_true", help="no LLM even when one is configured: passages and key terms only")
     return parser.parse_args(argv)
 
 
@@ -70,13 +95,27 @@ def _print_answer(answer) -> None:
     print()
 
 
-def _ask(args: argparse.Namespace, questions: list[str]) -> int:
+def _filters(args: argparse.Namespace) -> Filters:
+    try:
+        return Filters.parse(args.filter)
+    except FilterError as exc:
+        raise SystemExit(f"error: {exc}")
+
+
+def _report_empty(retriever: Retriever, filters: Filters) -> None:
+    """One line on stderr when the filters leave no passage at all."""
+    if filters and retriever.rows(filters.accepts).size == 0:
+        print(f"notice: no passages match the filters ({filters.describe()})", file=sys.stderr)
+
+
+def _ask(args: argparse.Namespace, questions: list[str], filters: Filters) -> int:
     try:
         assistant = open_assistant(args.index, use_llm=not args.extractive)
     except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError) as exc:
         raise SystemExit(f"error: {exc}")
+    _report_empty(assistant.retriever, filters)
     for question in questions:
-        answer = assistant.ask(question)
+        answer = assistant.ask(question, filters=filters)
         if answer.notice:
             print(f"notice: {answer.notice}", file=sys.stderr)
         if args.json:
@@ -86,26 +125,120 @@ def _ask(args: argparse.Namespace, questions: list[str]) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
-    questions = list(_questions(args))
-    if not questions:
-        raise SystemExit("error: give a question or --batch FILE")
-    if args.command == "ask":
-        return _ask(args, questions)
+def _search(args: argparse.Namespace, questions: list[str], filters: Filters) -> int:
     if args.k < 1:
         raise SystemExit("error: -k must be at least 1")
-    try:
-        retriever = open_retriever(args.index)
-    except (IndexUnavailable, EmbedderError) as exc:
-        raise SystemExit(f"error: {exc}")
+    retriever = _retriever(args)
+    _report_empty(retriever, filters)
     for question in questions:
-        hits = retriever.search(question, k=args.k)
+        hits = retriever.search(question, k=args.k, where=filters.accepts if filters else None)
         if args.json:
             print(json.dumps({"question": question, "hits": [h.to_json() for h in hits]}, ensure_ascii=False), flush=True)
         else:
             _print_text(question, hits)
     return 0
+
+
+def _retriever(args: argparse.Namespace) -> Retriever:
+    try:
+        return open_retriever(args.index)
+    except (IndexUnavailable, EmbedderError) as exc:
+        raise SystemExit(f"error: {exc}")
+
+
+def _similar(args: argparse.Namespace, filters: Filters) -> int:
+    if args.k < 1:
+        raise SystemExit("error: -k must be at least 1")
+    retriever = _retriever(args)
+    _report_empty(retriever, filters)
+    try:
+        library = CaseLibrary(retriever)
+        case = library.resolve(args.case) if args.case else None
+        similar = library.similar(case=case, text=args.text, k=args.k, where=filters.accepts if filters else None)
+    except CaseError as exc:
+        raise SystemExit(f"error: {exc}")
+    if args.json:
+        print(json.dumps({"case": case, "text": args.text, "filters": filters.describe(), "similar": [s.to_json() for s in similar]}, ensure_ascii=False))
+        return 0
+    print(f"Cases like {case or repr(args.text)}" + (f" (filters: {filters.describe()})" if filters else "") + ":")
+    if not similar:
+        print("  (no other case" + (" matches the filters)" if filters else ")"))
+    for s in similar:
+        print(f"\n{s.rank}. {s.case}  score {s.score:.3f} (vectors {s.vector_score:.3f}, keywords {s.keyword_score:.3f})")
+        if s.shared_tags:
+            print(f"   shared tags: {', '.join(s.shared_tags)}")
+        if s.shared_terms:
+            print(f"   shared terms: {'、'.join(s.shared_terms)}")
+        for pair in s.pairs:
+            print(f"   ≈ {pair.score:.3f}")
+            if pair.mine:
+                print(f"     this: {_quote(pair.mine.text)}\n           {reference(pair.mine)}")
+            print(f"     that: {_quote(pair.theirs.text)}\n           {reference(pair.theirs)}")
+    return 0
+
+
+def _quote(text: str, limit: int = 90) -> str:
+    flat = text.replace("\n", " ")
+    return f"「{flat[:limit]}{'…' if len(flat) > limit else ''}」"
+
+
+def _compare(args: argparse.Namespace) -> int:
+    retriever = _retriever(args)
+    try:
+        comparison = CaseLibrary(retriever).compare(args.cases)
+    except CaseError as exc:
+        raise SystemExit(f"error: {exc}")
+    if args.json:
+        print(json.dumps(comparison.to_json(), ensure_ascii=False))
+        return 0
+    for role, cells in comparison.cells:
+        print(f"== {ROLE_LABELS[role]}")
+        for case, chunk in zip(comparison.cases, cells):
+            print(f"  {case}")
+            print(f"    {_quote(chunk.text, 200)}\n    {reference(chunk)}" if chunk else "    — (no such section)")
+    return 0
+
+
+def _lesson(args: argparse.Namespace, filters: Filters) -> int:
+    if args.out.suffix.lower() not in (".md", ".docx"):
+        raise SystemExit(f"error: --out must end in .md (Markdown) or .docx (Word), not {args.out.name!r}")
+    if args.k < 1:
+        raise SystemExit("error: -k must be at least 1")
+    try:
+        assistant: Assistant = open_assistant(args.index, use_llm=not args.extractive)
+        builder = LessonBuilder(assistant.retriever, assistant.chat, LessonSettings(passages=args.k))
+    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError) as exc:
+        raise SystemExit(f"error: {exc}")
+    pack = builder.build(args.topic, filters)
+    if not pack.passages:
+        raise SystemExit(f"error: {pack.notice} Nothing written.")
+    stamp = time.strftime("%Y-%m-%d %H:%M")
+    if args.out.suffix.lower() == ".md":
+        args.out.write_text(lesson_markdown(pack, stamp), encoding="utf-8")
+    else:
+        args.out.write_bytes(lesson_docx(pack, stamp))
+    if pack.notice:
+        print(f"notice: {pack.notice}", file=sys.stderr)
+    plan = f", outline and questions by {pack.model}" if pack.plan else ""
+    print(f"wrote {args.out}: {len(pack.passages)} passages, {len(pack.terms)} key terms{plan}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    filters = _filters(args) if hasattr(args, "filter") else Filters()
+    if args.command == "similar":
+        return _similar(args, filters)
+    if args.command == "compare":
+        return _compare(args)
+    if args.command == "lesson":
+        return _lesson(args, filters)
+    questions = list(_questions(args))
+    if not questions:
+        raise SystemExit("error: give a question or --batch FILE")
+    if args.command == "ask":
+        return _ask(args, questions, filters)
+    return _search(args, questions, filters)
 
 
 if __name__ == "__main__":

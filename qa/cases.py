@@ -26,7 +26,7 @@ ROLES = ("background", "approach", "results")
 ROLE_LABELS = {"background": "創新背景 background", "approach": "實施路徑 approach", "results": "應用成效 results"}
 _TAG_KINDS = ("theme:", "scenario:", "institution_type:")  # what cases share; institution names never do
 # Words every case uses (headings, statement labels): never a reason two cases are alike.
-_COMMON_WORDS = tuple(SECTION_NAMES) + ("案例", "機構", "機構類型", "機構名稱", "單位")
+COMMON_WORDS = tuple(SECTION_NAMES) + ("案例", "機構", "機構類型", "機構名稱", "單位")
 
 
 class CaseError(Exception):
@@ -116,7 +116,7 @@ class Comparison:
         }
 
 
-def _body_text(chunk: Chunk) -> str:
+def body_text(chunk: Chunk) -> str:
     """The chunk's text without its case title and section headings (every case has them)."""
     text = chunk.text
     for heading in filter(None, chunk.section.split(" > ")):
@@ -147,7 +147,7 @@ class CaseLibrary:
             self._cases[name] = Case(
                 name=name, rows=tuple(rows), vector=mean / max(float(np.linalg.norm(mean)), 1e-12),
                 tags=frozenset(t for c in chunks for t in c.tags if t.startswith(_TAG_KINDS)),
-                terms=frozenset(matcher.key_terms("\n".join(map(_body_text, chunks)), settings.terms, exclude=_COMMON_WORDS)),
+                terms=frozenset(matcher.key_terms("\n".join(map(body_text, chunks)), settings.terms, exclude=COMMON_WORDS)),
             )
 
     @property
@@ -202,7 +202,7 @@ class CaseLibrary:
             source = None
             vector = self._retriever.question_vector(text)[0]
             tags = frozenset(self._tagger.keyword_tags(text))
-            keywords, mine = frozenset(matcher.key_terms(text, self._settings.terms, exclude=_COMMON_WORDS)) | tags, []
+            keywords, mine = frozenset(matcher.key_terms(text, self._settings.terms, exclude=COMMON_WORDS)) | tags, []
         w = self._settings.vector_weight
         results = []
         for other in self._cases.values():

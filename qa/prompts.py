@@ -67,6 +67,8 @@ class Prompts:
             self._answer_system = (folder / "answer_system.md").read_text(encoding="utf-8")
             self._answer_user = (folder / "answer_user.md").read_text(encoding="utf-8")
             self._condense = (folder / "condense.md").read_text(encoding="utf-8")
+            self._lesson_system = (folder / "lesson_system.md").read_text(encoding="utf-8")
+            self._lesson_user = (folder / "lesson_user.md").read_text(encoding="utf-8")
         except OSError as exc:
             raise PromptError(f"cannot read prompt templates in {folder}: {exc}") from exc
 
@@ -78,3 +80,9 @@ class Prompts:
 
     def condense(self, question: str, history: Sequence[Turn]) -> Prompt:
         return Prompt(system="", user=fill(self._condense, {"history": format_history(history), "question": question}))
+
+    def lesson(self, topic: str, hits: Sequence[Hit], terms: Sequence[str], questions: int = 4) -> Prompt:
+        return Prompt(
+            system=fill(self._lesson_system, {"questions": str(questions)}),
+            user=fill(self._lesson_user, {"sources": format_sources(hits), "terms": "、".join(terms), "topic": topic}),
+        )

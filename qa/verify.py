@@ -38,6 +38,14 @@ def normalize_markers(text: str) -> str:
     return _AFTER_STOP.sub(lambda m: m.group(2).strip() + m.group(1), text)
 
 
+def keep_known_markers(text: str, sources: int) -> tuple[str, tuple[int, ...]]:
+    """`text` with its markers normalized and those naming no source (outside 1..`sources`)
+    removed, and the valid numbers it cites, in order of first use. For text whose sentences
+    are not claims (an outline, questions), where support is not checked."""
+    text = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= sources else "", normalize_markers(text))
+    return text, tuple(dict.fromkeys(int(n) for n in _MARKER.findall(text)))
+
+
 def check(
     text: str,
     sources: Sequence[Hit],
