@@ -37,6 +37,21 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
+def outline_markdown(text: str) -> str:
+    """Model-written Markdown shown safely: headings become bold lines and "- " bullets stay
+    bullets; everything else on each line is escaped (no links, HTML or emphasis)."""
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            lines.append(f"**{escape_markdown(stripped.lstrip('#').strip())}**")
+        elif stripped.startswith(("- ", "* ")):
+            lines.append(f"- {escape_markdown(stripped[2:].strip())}")
+        else:
+            lines.append(escape_markdown(stripped))
+    return "\n".join(lines)
+
+
 def reference(chunk: Chunk) -> str:
     """A full reference: title, case, section, page, file and character offsets."""
     parts = [f"《{chunk.title}》"]

@@ -1,5 +1,6 @@
 """The Streamlit app through AppTest, with the real bundled model (slow): ask, open a citation,
-filter, switch script, upload good and bad files, export, a broken LLM URL."""
+filter, switch script, upload good and bad files, export, a broken LLM URL, similar cases and
+a comparison, a lesson pack."""
 import shutil
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL
+from .synthetic_book import text_casebook
 
 pytestmark = pytest.mark.slow
 
@@ -16,12 +18,13 @@ QUESTION = "數字金融如何推動綠色消費？"
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    """The real default corpus plus two SYNTHETIC case files, indexed once."""
+    """The real default corpus plus SYNTHETIC case files (two short ones and a four-case book), indexed once."""
     root = tmp_path_factory.mktemp("app")
     corpus = root / "corpus"
     shutil.copytree(REPO / "corpus", corpus)
     (corpus / "case1_synthetic.txt").write_text(SYNTHETIC_TRADITIONAL, encoding="utf-8")
     (corpus / "case2_synthetic.txt").write_text(SYNTHETIC_SIMPLIFIED_GREEN, encoding="utf-8")
+    (corpus / "casebook_synthetic.txt").write_text(text_casebook(), encoding="utf-8")
     subprocess.run([sys.executable, "-m", "ingest", str(corpus), "--index", str(root / "index")], cwd=REPO, check=True, capture_output=True)
     return root
 
@@ -98,6 +101,41 @@ def test_broken_llm_url_falls_back_to_quotes_with_a_notice(app):
     assert not app.exception
     assert app.warning and "綠色消費的普及" in markdown_text(app)
     assert app.radio(key="source-0").value == 1
+
+
+CASE1 = "案例一 某農商銀行的數字普惠金融實踐（合成測試文本）"
+
+
+def test_a_case_shows_its_nearest_cases_and_a_cited_comparison(app):
+    app.selectbox[0].set_value(CASE1).run()  # click 1: the case
+    assert not app.exception
+    ranked = [m.value for m in app.markdown if m.value.startswith("**1. ") or m.value.startswith("**2. ") or m.value.startswith("**3. ")]
+    assert len(ranked) == 3 and "案例三 某城商銀行" in ranked[0]
+    compare = next(m for m in app.multiselect if m.label.startswith("Compare with"))
+    assert len(compare.value) == 2 and "案例三" in compare.value[0]  # click 2 is already made: the two nearest
+    text = markdown_text(app)
+    assert all(label in text for label in ("創新背景 background", "實施路徑 approach", "應用成效 results"))
+    references = [c.value for c in app.caption if "characters" in c.value]
+    assert any("案例三" in r and "實施路徑" in r for r in references)
+
+
+def test_lesson_pack_without_llm_exports_markdown_and_word(app):
+    next(t for t in app.text_input if t.label == "Lesson topic").set_value("小微企業線上信貸").run()
+    next(b for b in app.button if b.label == "Build lesson pack").click().run()
+    assert not app.exception
+    assert any("need an LLM" in i.value for i in app.info)
+    labels = [b.label for b in app.get("download_button")]
+    assert "Download lesson (Markdown)" in labels and "Download lesson (Word)" in labels
+    assert any(c.value.startswith("\\[1\\]") or c.value.startswith("[1]") for c in app.caption)
+
+
+def test_filters_that_match_nothing_say_so(app):
+    kinds = next(m for m in app.sidebar.multiselect if m.label == "Institution types")
+    kinds.set_value(["科技企業"]).run()
+    next(m for m in app.sidebar.multiselect if m.label == "Themes").set_value(["綠色金融"]).run()
+    assert any("No passages match the filters" in w.value for w in app.sidebar.warning)
+    app.chat_input[0].set_value("區塊鏈如何記錄能耗數據？").run()
+    assert not app.exception and not app.code  # nothing cited
 
 
 def test_missing_index_is_a_clear_error(tmp_path, monkeypatch):
