@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Iterable
 
 from index.records import Chunk
@@ -27,6 +28,7 @@ class FilterError(ValueError):
     """A filter the user wrote cannot be read; the message names the allowed keys."""
 
 
+@lru_cache(maxsize=8192)  # a small vocabulary (tag values, documents, case names), asked per chunk
 def fold(text: str) -> str:
     """The form in which filter values are compared: NFKC, simplified, case-folded, trimmed."""
     return in_script(unicodedata.normalize("NFKC", text), "simplified").casefold().strip()
