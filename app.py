@@ -24,7 +24,7 @@ from qa.answer import Answer, Restart, TextDelta, Turn
 from qa.assistant import Assistant, AssistantSettings
 from qa.cases import ROLE_LABELS, CaseLibrary
 from qa.chat import LlmError, LlmSettings
-from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, outline_markdown, reference, supporting_span
+from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, outline_markdown, reference, supporting_span, tag_label
 from qa.export import conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
 from qa.lesson import LessonBuilder, LessonSettings
@@ -117,7 +117,7 @@ def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str)
     for s in similar:
         with st.container(border=True):
             st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · similarity {s.score:.2f}")
-            reasons = [f"shared tags: {', '.join(s.shared_tags)}"] if s.shared_tags else []
+            reasons = [f"shared tags: {', '.join(map(tag_label, s.shared_tags))}"] if s.shared_tags else []
             reasons += [f"shared terms: {'、'.join(in_script(t, 'traditional') for t in s.shared_terms)}"] if s.shared_terms else []
             st.caption(escape_markdown(" · ".join(reasons) or "similar wording only (no shared tags or terms)"))
             with st.expander("Best matching passages"):

@@ -52,6 +52,12 @@ def outline_markdown(text: str) -> str:
     return "\n".join(lines)
 
 
+def tag_label(tag: str) -> str:
+    """"theme:綠色金融" → "綠色金融 (theme)": a tag as people read it."""
+    kind, _, value = tag.partition(":")
+    return f"{value} ({kind.replace('_', ' ')})" if value else tag
+
+
 def reference(chunk: Chunk) -> str:
     """A full reference: title, case, section, page, file and character offsets."""
     parts = [f"《{chunk.title}》"]
