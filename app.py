@@ -118,7 +118,7 @@ def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str)
         with st.container(border=True):
             st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · similarity {s.score:.2f}")
             reasons = [f"shared tags: {', '.join(map(tag_label, s.shared_tags))}"] if s.shared_tags else []
-            reasons += [f"shared terms: {'、'.join(in_script(t, 'traditional') for t in s.shared_terms)}"] if s.shared_terms else []
+            reasons += [f"shared terms: {'、'.join(in_script(t, script) for t in s.shared_terms)}"] if s.shared_terms else []
             st.caption(escape_markdown(" · ".join(reasons) or "similar wording only (no shared tags or terms)"))
             with st.expander("Best matching passages"):
                 for pair in s.pairs:

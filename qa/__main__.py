@@ -15,7 +15,7 @@ from index.store import IndexUnavailable
 from .assistant import Assistant, open_assistant
 from .cases import ROLE_LABELS, CaseError, CaseLibrary
 from .chat import LlmConfigError
-from .display import reference
+from .display import reference, tag_label
 from .export import lesson_docx, lesson_markdown
 from .filters import FILTER_KEYS, FilterError, Filters
 from .lesson import LessonBuilder, LessonSettings
@@ -166,7 +166,7 @@ def _similar(args: argparse.Namespace, filters: Filters) -> int:
     for s in similar:
         print(f"\n{s.rank}. {s.case}  score {s.score:.3f} (vectors {s.vector_score:.3f}, keywords {s.keyword_score:.3f})")
         if s.shared_tags:
-            print(f"   shared tags: {', '.join(s.shared_tags)}")
+            print(f"   shared tags: {', '.join(map(tag_label, s.shared_tags))}")
         if s.shared_terms:
             print(f"   shared terms: {'、'.join(s.shared_terms)}")
         for pair in s.pairs:

@@ -19,7 +19,9 @@ from index.records import Chunk
 from ingest.structure import SECTION_NAMES, section_role
 from ingest.tags import Tagger
 
+from .display import in_script
 from .filters import fold
+from .language import ScriptDetector
 from .retrieve import Hit, Retriever
 
 ROLES = ("background", "approach", "results")
@@ -86,7 +88,7 @@ class SimilarCase:
     vector_score: float
     keyword_score: float
     shared_tags: tuple[str, ...]
-    shared_terms: tuple[str, ...]
+    shared_terms: tuple[str, ...]  # in the script of the similar case
     pairs: tuple[PassagePair, ...]
 
     def to_json(self) -> dict:
@@ -135,6 +137,7 @@ class CaseLibrary:
         self._retriever = retriever
         self._settings = settings
         self._tagger = Tagger(retriever.matcher.normalize)  # themes and scenarios of a free text
+        self._detector = ScriptDetector()
         index, matcher = retriever.index, retriever.matcher
         rows_by_case: dict[str, list[int]] = {}
         for row, chunk in enumerate(index.chunks):
@@ -220,11 +223,15 @@ class CaseLibrary:
             SimilarCase(
                 rank=rank, case=other.name, score=score, vector_score=dense, keyword_score=overlap,
                 shared_tags=tuple(sorted(keywords & other.tags)),
-                shared_terms=tuple(sorted((keywords & other.terms) - other.tags)),
+                shared_terms=tuple(self._as_written(sorted((keywords & other.terms) - other.tags), other.name)),
                 pairs=self._pairs(mine, theirs, vector),
             )
             for rank, (score, dense, overlap, other, theirs) in enumerate(results[:k], start=1)
         ]
+
+    def _as_written(self, terms: list[str], like: str) -> list[str]:
+        """Terms (matching form, simplified) in the script `like` is written in."""
+        return [in_script(t, "traditional") for t in terms] if self._detector.script(like) == "hant" else terms
 
     def _pairs(self, mine: Sequence[int], theirs: Sequence[int], vector: np.ndarray) -> tuple[PassagePair, ...]:
         """The best matching passage pairs, each passage used once (or, for a text, the
