@@ -196,8 +196,8 @@ class CaseLibrary:
         Raises NoCases or UnknownCase."""
         self._require_cases()
         if (case is None) == (text is None):
-            raise ValueError("give a case or a text, not both")
-        index, matcher = self._retriever.index, self._retriever.matcher
+            raise ValueError("give exactly one of a case and a text")
+        matcher = self._retriever.matcher
         if case is not None:
             source = self.case(case)
             vector, keywords, mine = source.vector, source.keywords, self._body_rows(source, None)

@@ -89,3 +89,19 @@ def test_question_gets_a_cited_passage(app_url, browser, width):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"answer-{width}px.png"), full_page=True)
     page.close()
+
+
+def test_cases_tab_on_the_default_corpus_says_there_are_no_cases(app_url, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    page.wait_for_selector("textarea", timeout=120_000)
+    page.get_by_role("tab", name="Cases").click()
+    page.get_by_text("No cases found in the index").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Lesson").click()
+    page.get_by_label("Lesson topic").fill("綠色消費")
+    page.get_by_label("Lesson topic").press("Enter")
+    page.get_by_role("button", name="Build lesson pack").click()
+    page.get_by_text("Download lesson (Word)").wait_for(timeout=120_000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "lesson-default-corpus.png"), full_page=True)
+    page.close()
