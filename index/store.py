@@ -3,6 +3,8 @@
 Owns writing an index atomically (build in a sibling temporary folder, then swap) and
 opening one, refusing an index built with another model, tokenizer dictionary or format.
 Embeddings are reused by content: a chunk whose embedded text is unchanged is not re-embedded.
+The FAISS index type follows the number of vectors (`DenseSettings`): exact inner product for
+small sets, HNSW above `flat_limit`, where an exact scan would cost more than the query model.
 """
 from __future__ import annotations
 
@@ -81,6 +83,67 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
+
+
+@dataclass(frozen=True)
+class DenseSettings:
+    """How vectors are searched. Up to `flat_limit` vectors: exact (`IndexFlatIP`); above it,
+    HNSW over inner product (recall against exact is measured by `python -m bench`)."""
+
+    flat_limit: int = 20_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 128
+
+    def __post_init__(self):
+        if self.flat_limit < 0 or min(self.hnsw_m, self.hnsw_ef_construction, self.hnsw_ef_search) < 1:
+            raise ValueError("dense settings need flat_limit >= 0 and positive HNSW parameters")
+
+
+def dense_index(vectors: np.ndarray, settings: DenseSettings = DenseSettings()) -> tuple[faiss.Index, dict]:
+    """A FAISS inner-product index over normalized `vectors`, and its description for the manifest."""
+    dim = vectors.shape[1]
+    if len(vectors) <= settings.flat_limit:
+        index, described = faiss.IndexFlatIP(dim), {"type": "flat"}
+    else:
+        index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = settings.hnsw_ef_construction
+        index.hnsw.efSearch = settings.hnsw_ef_search
+        described = {"type": "hnsw", "m": settings.hnsw_m, "ef_construction": settings.hnsw_ef_construction, "ef_search": settings.hnsw_ef_search}
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, {**described, "vectors": int(len(vectors))}
+
+
+def write_chunks(path: Path, chunks: Sequence[Chunk]) -> None:
+    with open(path / _CHUNKS, "w", encoding="utf-8") as fh:
+        for chunk in chunks:
+            fh.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
+
+
+def write_search_files(
+    path: Path,
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    sentence_offsets: np.ndarray,
+    bm25_tokens: Sequence[Sequence[str]],
+    settings: DenseSettings = DenseSettings(),
+) -> dict:
+    """Write the vectors, FAISS indexes and BM25 of an index directory; return the FAISS
+    description for the manifest. `ingest` reaches it through `build_index`; `bench` calls it
+    directly to build large synthetic indexes."""
+    np.save(path / _SENTENCE_OFFSETS, sentence_offsets)
+    described = {}
+    for name, rows, vectors_name, faiss_name in (
+        ("chunks", chunk_vectors, _VECTORS, _FAISS),
+        ("sentences", sentence_vectors, _SENTENCE_VECTORS, _SENTENCE_FAISS),
+    ):
+        np.save(path / vectors_name, rows)
+        dense, described[name] = dense_index(rows, settings)
+        faiss.write_index(dense, str(path / faiss_name))
+    bm25 = bm25s.BM25()
+    bm25.index([list(t) for t in bm25_tokens], show_progress=False)
+    bm25.save(str(path / _BM25), show_progress=False)
+    return described
 
 
 @dataclass(frozen=True)
@@ -180,22 +243,11 @@ def build_index(
 
 def _write(path, documents, chunks, vectors, sentence_offsets, keys, embedder, matcher, chunking, sources) -> None:
     """`vectors` holds the chunks' rows, then the sentences' rows."""
-    with open(path / _CHUNKS, "w", encoding="utf-8") as fh:
-        for chunk in chunks:
-            fh.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
+    write_chunks(path, chunks)
     (path / _VECTOR_KEYS).write_text(json.dumps(keys), encoding="utf-8")
-    np.save(path / _SENTENCE_OFFSETS, sentence_offsets)
-    for rows, vectors_name, faiss_name in (
-        (vectors[: len(chunks)], _VECTORS, _FAISS),
-        (vectors[len(chunks) :], _SENTENCE_VECTORS, _SENTENCE_FAISS),
-    ):
-        np.save(path / vectors_name, rows)
-        dense = faiss.IndexFlatIP(rows.shape[1])
-        dense.add(rows)
-        faiss.write_index(dense, str(path / faiss_name))
-    bm25 = bm25s.BM25()
-    bm25.index([matcher.tokens(c.text) for c in chunks], show_progress=False)
-    bm25.save(str(path / _BM25), show_progress=False)
+    dense = write_search_files(
+        path, vectors[: len(chunks)], vectors[len(chunks) :], sentence_offsets, [matcher.tokens(c.text) for c in chunks]
+    )
     per_doc = {d.doc: {"title": d.title, "sha256": d.sha256, "encoding": d.encoding, "chunks": 0} for d in documents}
     for chunk in chunks:
         per_doc[chunk.doc]["chunks"] += 1
@@ -205,6 +257,7 @@ def _write(path, documents, chunks, vectors, sentence_offsets, keys, embedder, m
         "dimension": int(vectors.shape[1]),
         "normalized": True,
         "metric": "inner_product",
+        "dense_index": dense,
         "chunking": chunking,
         "dictionary_hash": matcher.dictionary_hash,
         "packages": _versions(),
@@ -259,9 +312,9 @@ def open_index(path: Path, embedder_name: str, matcher: TextMatcher) -> Index:
         path=path,
         manifest=manifest,
         chunks=chunks,
-        vectors=np.load(path / _VECTORS),
+        vectors=np.load(path / _VECTORS, mmap_mode="r"),  # rescoring reads only the candidates' rows
         dense=faiss.read_index(str(path / _FAISS)),
-        sentence_vectors=np.load(path / _SENTENCE_VECTORS),
+        sentence_vectors=np.load(path / _SENTENCE_VECTORS, mmap_mode="r"),
         sentence_offsets=np.load(path / _SENTENCE_OFFSETS),
         sentence_dense=faiss.read_index(str(path / _SENTENCE_FAISS)),
         bm25=bm25s.BM25.load(str(path / _BM25), show_progress=False),

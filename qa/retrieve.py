@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-
-from pathlib import Path
 
 from index.embedder import Embedder, configured_model, load_embedder
 from index.records import Chunk
@@ -13,6 +12,16 @@ from index.store import Index, default_index_dir, open_index
 from index.text import TextMatcher
 
 from .fusion import rrf
+
+
+def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """Rows of the `n` highest positive scores, best first, ties in row order: the same as a
+    stable argsort of all scores, but linear in their number (argpartition, then a small sort)."""
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > n:
+        kth = np.partition(scores[rows], len(rows) - n)[len(rows) - n]
+        rows = rows[scores[rows] >= kth]  # every row tied with the n-th, in row order
+    return rows[np.argsort(-scores[rows], kind="stable")][:n]
 
 
 @dataclass(frozen=True)
@@ -83,9 +92,7 @@ class Retriever:
         tokens = self._matcher.tokens(question)
         if not tokens:
             return []
-        scores = self.index.bm25.get_scores(tokens)
-        top = np.argsort(-scores, kind="stable")[:n]
-        return [int(r) for r in top if scores[r] > 0]
+        return [int(r) for r in top_rows(self.index.bm25.get_scores(tokens), n)]
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
         n = self._settings.candidates
