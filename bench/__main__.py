@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 
 from index.embedder import EmbedderError, load_embedder
-from index.store import open_index
 from index.text import TextMatcher
-from qa.retrieve import Retriever
+from qa.retrieve import open_retriever
 
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions
 from .report import markdown
@@ -47,6 +46,10 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def _engine(embedder) -> str:
+    return f"{embedder.engine} engine" if hasattr(embedder, "engine") else "sentence-transformers"
+
+
 def goals(quality: dict, speed: dict) -> dict:
     best_peer = max(PEERS, key=lambda name: quality[name]["mrr@10"])
     margin = round(quality["ours"]["mrr@10"] - quality[best_peer]["mrr@10"], 4)
@@ -64,18 +67,19 @@ def goals(quality: dict, speed: dict) -> dict:
 def run(args: argparse.Namespace) -> dict:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     started, load_before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), _load()
-    matcher, embedder = TextMatcher(), load_embedder()
     questions = read_questions(args.dev)
     scorer = load_scorer(args.dev.parent / "score.py")
 
     corpus_index = args.work / "corpus-index"
     _log(f"indexing {args.corpus} into {corpus_index}")
-    build_corpus_index(args.corpus, corpus_index, embedder, matcher)
-    index = open_index(corpus_index, embedder.name, matcher)
+    passage_embedder = load_embedder(batch=True)  # as `python -m ingest` embeds
+    build_corpus_index(args.corpus, corpus_index, passage_embedder, TextMatcher())
+    retriever = open_retriever(corpus_index)  # as `python -m qa` and the app search
     documents, chunks = load_corpus(args.corpus)
 
     _log("quality: ours, bm25, dense, langchain_default, chatchat_style")
-    quality = measure_quality(configurations(Retriever(index, embedder, matcher), documents, embedder), questions, scorer)
+    rankers = configurations(retriever, documents, (passage_embedder, retriever.embedder))
+    quality = measure_quality(rankers, questions, scorer)
 
     _log("ingest throughput")
     ingest = measure_ingest(documents, chunks, matcher)
@@ -83,7 +87,7 @@ def run(args: argparse.Namespace) -> dict:
     for size in sizes:
         dest = args.work / f"synthetic-{size}"
         start = time.perf_counter()
-        built = synthetic_index(index, matcher, size, dest)
+        built = synthetic_index(retriever.index, TextMatcher(), size, dest)
         build_s = round(time.perf_counter() - start, 1) if built else "cached"
         _log(f"search latency at {size} chunks ({'built' if built else 'cached'} index)")
         by_size[str(size)] = {**measure_latency(dest, [q["question"] for q in questions], args.repeats), "build_s": build_s}
@@ -106,7 +110,7 @@ def run(args: argparse.Namespace) -> dict:
         "speed": speed,
         "goals": goals(quality.scores, speed),
         "quality_misses": quality.misses,
-        "embedder": embedder.name,
+        "embedder": f"{retriever.embedder.name} (passages: {_engine(passage_embedder)}, questions: {_engine(retriever.embedder)})",
         "command": "python -m bench " + " ".join(sys.argv[1:]),
         "machine": {"cores": os.cpu_count(), "started": started, "load_before": load_before, "load_after": _load()},
     }

@@ -61,12 +61,13 @@ class PeerRetriever:
     """Dense (exact inner product over normalized vectors, which ranks as LangChain's FAISS L2
     does) and optionally BM25 over the same chunks, fused by weighted RRF."""
 
-    def __init__(self, texts: Sequence[str], embedder: Embedder, settings: PeerSettings = PeerSettings(), tokenize=None):
+    def __init__(self, texts: Sequence[str], embedders: tuple[Embedder, Embedder], settings: PeerSettings = PeerSettings(), tokenize=None):
+        """`embedders`: (for passages, for questions), the same model as ours uses for each."""
         self.texts = list(texts)
-        self._embedder = embedder
+        passage_embedder, self._embedder = embedders
         self._settings = settings
-        self._dense = faiss.IndexFlatIP(embedder.dim)
-        self._dense.add(embedder.embed(self.texts, "passage"))
+        self._dense = faiss.IndexFlatIP(passage_embedder.dim)
+        self._dense.add(passage_embedder.embed(self.texts, "passage"))
         self._tokenize = tokenize
         self._bm25 = None
         if settings.bm25_weight > 0:

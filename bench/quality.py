@@ -64,13 +64,14 @@ def build_corpus_index(corpus: Path, dest: Path, embedder: Embedder, matcher: Te
     build_index(documents, chunks, embedder, matcher, ChunkSettings().to_json(), dest, {d.doc: d.sha256 for d in documents})
 
 
-def configurations(retriever: Retriever, documents: Sequence[Document], embedder: Embedder) -> dict[str, Ranker]:
-    """Every configuration the issue names, each a question -> hit texts function."""
+def configurations(retriever: Retriever, documents: Sequence[Document], embedders: tuple[Embedder, Embedder]) -> dict[str, Ranker]:
+    """Every configuration the issue names, each a question -> hit texts function. `embedders`
+    are the ones our pipeline uses (for passages, for questions); the peers get the same."""
     chunks = retriever.index.chunks
     texts = [d.text for d in documents]
-    langchain = PeerRetriever([p for t in texts for p in langchain_default_split(t)], embedder)
+    langchain = PeerRetriever([p for t in texts for p in langchain_default_split(t)], embedders)
     chatchat = PeerRetriever(
-        [p for t in texts for p in chatchat_split(t)], embedder, PeerSettings(bm25_weight=0.5, dense_weight=0.5), jieba_search_tokens()
+        [p for t in texts for p in chatchat_split(t)], embedders, PeerSettings(bm25_weight=0.5, dense_weight=0.5), jieba_search_tokens()
     )
     return {
         "ours": lambda q: [h.chunk.text for h in retriever.search(q, k=K)],

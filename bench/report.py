@@ -31,8 +31,10 @@ def markdown(results: dict) -> str:
         f"- ingest: {speed['ingest_passages_per_s']} passages/s (full index build: chunk and sentence embeddings, "
         f"FAISS, BM25; {speed['ingest']['passages']} real passages of {speed['ingest']['avg_passage_chars']} characters on average, "
         f"{speed['ingest']['texts_embedded_per_build']} texts embedded, {speed['ingest']['ingest_texts_per_s']} texts/s); "
-        f"the model alone on the passages: {speed['ingest']['embed_passages_per_s']} passages/s; "
-        f"by worker processes: {speed['ingest']['passages_per_s_by_processes']}",
+        f"shipped setup `{speed['ingest']['shipped']}` (engine/processes); all setups, passages/s: "
+        f"{speed['ingest']['passages_per_s_by_engine_and_processes']}; the engines alone on the passages: "
+        f"{speed['ingest']['embed_passages_per_s_by_engine']} passages/s; lowest cosine between the engines' vectors: "
+        f"{speed['ingest']['engine_min_cosine']}",
         f"- query embedding p50: {speed['query_embed_p50_ms']} ms",
         f"- app first render: {speed['app_first_render_s']} s (fresh process, Streamlit AppTest, the dev index)",
         f"- resident memory with the 100k index open: {speed['rss_mb']} MB",

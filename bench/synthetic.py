@@ -94,14 +94,14 @@ def synthetic_index(
 
     words, probabilities = _dictionary_words()
     real_tokens = [np.array(matcher.tokens(c.text), dtype=object) for c in real.chunks]
+    replacements = iter(rng.choice(words, int(sum(len(real_tokens[s]) for s in source)), p=probabilities))
     tokens = []
     for i, s in enumerate(source):
         stream = real_tokens[s]
         if i >= n_real and len(stream):
-            draw = rng.random(len(stream))
-            stream = stream[draw >= settings.drop].copy()
-            replaced = rng.random(len(stream)) < settings.replace
-            stream[replaced] = rng.choice(words, int(replaced.sum()), p=probabilities)
+            stream = stream[rng.random(len(stream)) >= settings.drop].copy()
+            for j in np.flatnonzero(rng.random(len(stream)) < settings.replace):
+                stream[j] = next(replacements)
         tokens.append(stream.tolist())
 
     chunks = [c if i < n_real else _copy(c, i) for i, c in ((i, real.chunks[s]) for i, s in enumerate(source))]

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nothing indexed; the index at {index_dir} is unchanged", file=sys.stderr)
         return 1
     try:
-        report = build_index(documents, chunks, load_embedder(), matcher, settings.to_json(), index_dir, sources)
+        report = build_index(documents, chunks, load_embedder(batch=True), matcher, settings.to_json(), index_dir, sources)
     except EmbedderError as exc:
         print(f"error: {exc}; the index at {index_dir} is unchanged", file=sys.stderr)
         return 1

@@ -63,14 +63,14 @@ class Retriever:
 
     def __init__(self, index: Index, embedder: Embedder, matcher: TextMatcher, settings: RetrievalSettings = RetrievalSettings()):
         self.index = index
-        self._embedder = embedder
+        self.embedder = embedder
         self._matcher = matcher
         self._settings = settings
         self._sentence_owner = index.sentence_owner
 
     def query_vector(self, question: str) -> np.ndarray:
         """(1, dim) embedding of the question in matching form."""
-        return self._embedder.embed([self._matcher.normalize(question)], "query")
+        return self.embedder.embed([self._matcher.normalize(question)], "query")
 
     def dense_ranking(self, question: str, n: int) -> list[int]:
         """Candidates from the chunk and sentence FAISS indexes, ranked by the mixed score."""

@@ -64,7 +64,7 @@ def test_peer_splitters_cover_the_text():
 
 def test_peer_retriever_fuses_bm25_and_dense(fake_embedder):
     texts = ["農村小微企業貸款", "碳賬戶與綠色債券", "養老金融服務"]
-    peer = PeerRetriever(texts, fake_embedder, PeerSettings(bm25_weight=0.5, dense_weight=0.5), tokenize=list)
+    peer = PeerRetriever(texts, (fake_embedder, fake_embedder), PeerSettings(bm25_weight=0.5, dense_weight=0.5), tokenize=list)
     assert peer.search("綠色債券", 2)[0] == "碳賬戶與綠色債券"
 
 
