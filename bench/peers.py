@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import bm25s
 import faiss
-import numpy as np
 
 from index.embedder import Embedder
 from qa.fusion import rrf
@@ -41,7 +40,7 @@ def chatchat_split(text: str) -> list[str]:
     return [re.sub(r"\n{2,}", "\n", piece.strip()) for piece in splitter.split_text(text) if piece.strip()]
 
 
-def jieba_search_tokens() -> callable:
+def jieba_search_tokens() -> Callable[[str], list[str]]:
     """The tokenizer Chatchat hands to BM25: jieba's default dictionary, search mode, raw text."""
     import jieba
 
