@@ -35,6 +35,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="indexes and caches (default var/bench)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for search latency, in chunks")
     parser.add_argument("--repeats", type=int, default=4, help="passes over the questions per size")
+    parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
     return parser.parse_args(argv)
 
 
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> dict:
     getattr(passage_embedder, "close", lambda: None)()
 
     _log("ingest throughput")
-    ingest = measure_ingest(documents, chunks, matcher)
+    ingest = measure_ingest(documents, chunks, matcher, repeats=args.ingest_repeats)
     by_size = {}
     for size in sizes:
         dest = args.work / f"synthetic-{size}"

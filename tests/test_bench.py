@@ -84,3 +84,22 @@ def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path,
     assert all("synthetic" in c.text for c in big.chunks[len(chunks):])
     hits = Retriever(big, fake_embedder, matcher).search("農村小微企業的貸款審批", k=5)
     assert len(hits) == 5 and json.dumps([h.to_json() for h in hits], ensure_ascii=False)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SCORE_PY.exists(), reason="the shared dev set is not beside this checkout")
+def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--json", "--sizes", "100", "--repeats", "1", "--ingest-repeats", "1",
+         "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(results["quality"]) == {"ours", "bm25", "dense", "langchain_default", "chatchat_style"}
+    assert all(set(q) == {"recall@1", "recall@5", "mrr@10", "avg_hit_chars"} for q in results["quality"].values())
+    speed = results["speed"]
+    assert set(speed["search_p50_ms"]) == set(speed["search_p95_ms"]) == {"100"}
+    assert speed["ingest_passages_per_s"] > 0 and speed["query_embed_p50_ms"] > 0 and speed["rss_mb"] > 0
+    assert speed["app_first_render_s"] > 0 and speed["ingest"]["engine_min_cosine"] >= 0.999
+    assert "## Goals" in (tmp_path / "report.md").read_text(encoding="utf-8")
