@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> dict:
         "search_p50_ms": {size: row["search_p50_ms"] for size, row in by_size.items()},
         "search_p95_ms": {size: row["search_p95_ms"] for size, row in by_size.items()},
         "rss_mb": largest["rss_mb"],
+        "rss_anon_mb": largest["rss_anon_mb"],
         "app_first_render_s": app_s,
         "ingest": ingest,
         "by_size": by_size,

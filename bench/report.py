@@ -37,7 +37,8 @@ def markdown(results: dict) -> str:
         f"{speed['ingest']['engine_min_cosine']}",
         f"- query embedding p50: {speed['query_embed_p50_ms']} ms",
         f"- app first render: {speed['app_first_render_s']} s (fresh process, Streamlit AppTest, the dev index)",
-        f"- resident memory with the 100k index open: {speed['rss_mb']} MB",
+        f"- resident memory with the largest index open, after its searches: {speed['rss_mb']} MB, of which "
+        f"{speed['rss_anon_mb']} MB anonymous (the rest: pages of the memory-mapped vectors and the model)",
         "",
         _row(["chunks", "sentences", "FAISS (chunks / sentences)", "search p50 ms", "search p95 ms", "query embed p50 ms",
               "index work p50 ms", "ANN vs exact (recall@50, top-1 agreement)", "dev MRR@10", "RSS MB", "synthetic build s"]),
