@@ -49,5 +49,6 @@ test-browser: setup browser
 test-llm: setup-llm
 	$(PY) -m pytest -m llm tests/llm
 
+# Quality against peers and speed up to 100k passages; JSON on stdout, report in var/bench/.
 bench: setup
-	$(PY) -m bench --report var/bench/report.md
+	$(PY) -m bench --json --report var/bench/report.md

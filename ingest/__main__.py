@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     index_dir = args.index or default_index_dir()
     try:
         result = ingest(
-            args.paths, index_dir, if_stale=args.if_stale,
+            args.paths, index_dir, if_stale=args.if_stale, batch=True,
             on_file=lambda file: print(file.line(), flush=True), progress=terminal_progress(),
         )
     except (IndexBusy, EmbedderError) as exc:

@@ -94,10 +94,13 @@ def ingest(
     on_file: Callable[[FileResult], None] = lambda result: None,
     progress: Progress | None = None,
     settings: ChunkSettings = ChunkSettings(),
+    batch: bool = False,
 ) -> IngestResult:
     """Make the index at `index_dir` hold exactly the readable files under `paths`.
     `on_file` hears each skipped or refused file as soon as it is known; indexed files are
-    known only once the build succeeded. Raises IndexBusy or EmbedderError."""
+    known only once the build succeeded. `batch` embeds in worker processes (the fastest
+    setup `python -m bench` measured; command lines only: workers re-import the main module,
+    which a Streamlit script must not be). Raises IndexBusy or EmbedderError."""
     with index_lock(index_dir):
         matcher = TextMatcher()
         tagger = Tagger(matcher.normalize)
@@ -133,7 +136,7 @@ def ingest(
         if not documents:
             return IngestResult(files=tuple(results), build=None)
 
-        build = build_index(documents, chunks, load_embedder(), matcher, chunking, index_dir, sources, progress)
+        build = build_index(documents, chunks, load_embedder(batch=batch), matcher, chunking, index_dir, sources, progress)
         for document in documents:
             count = sum(1 for c in chunks if c.doc == document.doc)
             report(FileResult(document.doc, "indexed", f"{count} chunks, {describe(document)}"))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import faiss
 import numpy as np
 
 from index.embedder import Embedder, configured_model, load_embedder
@@ -13,6 +14,16 @@ from index.store import Index, default_index_dir, open_index
 from index.text import TextMatcher
 
 from .fusion import rrf
+
+
+def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """Rows of the `n` highest positive scores, best first, ties in row order: the same as a
+    stable argsort of all scores, but linear in their number (argpartition, then a small sort)."""
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > n:
+        kth = np.partition(scores[rows], len(rows) - n)[len(rows) - n]
+        rows = rows[scores[rows] >= kth]  # every row tied with the n-th, in row order
+    return rows[np.argsort(-scores[rows], kind="stable")][:n]
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ class Retriever:
 
     def __init__(self, index: Index, embedder: Embedder, matcher: TextMatcher, settings: RetrievalSettings = RetrievalSettings()):
         self.index = index
-        self._embedder = embedder
+        self.embedder = embedder
         self._matcher = matcher
         self._settings = settings
         self._sentence_owner = index.sentence_owner
@@ -65,7 +76,7 @@ class Retriever:
 
     def question_vector(self, question: str) -> np.ndarray:
         """The question's embedding, shape (1, dim), L2-normalized."""
-        return self._embedder.embed([self._matcher.normalize(question)], "query")
+        return self.embedder.embed([self._matcher.normalize(question)], "query")
 
     def dense_ranking(self, question: str, n: int, rows: np.ndarray | None = None) -> list[int]:
         """Candidates from the chunk and sentence FAISS indexes (with `rows`: exactly those
@@ -83,17 +94,24 @@ class Retriever:
             candidates = rows
         q = query[0]
         w = self._settings.whole_chunk_weight
-        scores = w * (index.vectors[candidates] @ q) + (1 - w) * self._best_sentence(q)[candidates]
+        scores = w * (index.vectors[candidates] @ q) + (1 - w) * self._best_sentence(q, candidates)
         order = np.argsort(-scores, kind="stable")[:n]
         return [int(candidates[i]) for i in order]
 
-    def _best_sentence(self, q: np.ndarray) -> np.ndarray:
-        """For every chunk, the highest cosine of `q` with one of its sentences (-1: none)."""
+    def _best_sentence(self, q: np.ndarray, chunks: np.ndarray) -> np.ndarray:
+        """For each of `chunks`, the highest cosine of `q` with one of its sentences (-1: none).
+        Only those chunks' sentences are scored, so the cost follows the candidates, not the index."""
         offsets = self.index.sentence_offsets
-        # A trailing -1 keeps every start a valid position and never raises a maximum.
-        padded = np.append(self.index.sentence_vectors @ q, np.float32(-1.0))
-        best = np.maximum.reduceat(padded, offsets[:-1])
-        return np.where(offsets[1:] > offsets[:-1], best, -1.0)
+        starts = offsets[chunks]
+        lengths = offsets[chunks + 1] - starts
+        best = np.full(len(chunks), -1.0, dtype=np.float32)
+        has = lengths > 0
+        if has.any():
+            starts, lengths = starts[has], lengths[has]
+            first = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # where each chunk's run begins
+            rows = np.repeat(starts - first, lengths) + np.arange(lengths.sum())
+            best[has] = np.maximum.reduceat(self.index.sentence_vectors[rows] @ q, first)
+        return best
 
     def bm25_ranking(self, question: str, n: int, rows: np.ndarray | None = None) -> list[int]:
         tokens = self._matcher.tokens(question)
@@ -102,8 +120,7 @@ class Retriever:
         scores = self.index.bm25.get_scores(tokens)
         if rows is not None:
             scores = np.where(np.isin(np.arange(len(scores)), rows), scores, 0.0)
-        top = np.argsort(-scores, kind="stable")[:n]
-        return [int(r) for r in top if scores[r] > 0]
+        return [int(r) for r in top_rows(scores, n)]
 
     def rows(self, where: Callable[[Chunk], bool]) -> np.ndarray:
         """Row numbers of the chunks `where` accepts."""
@@ -137,7 +154,11 @@ class Retriever:
 
 def open_retriever(index_dir: Path | None = None) -> Retriever:
     """The retriever over `index_dir` (default: $INDEX_DIR or var/index) with the configured
-    embedder. Raises IndexUnavailable or EmbedderError with a message for the user."""
+    embedder. Raises IndexUnavailable or EmbedderError with a message for the user.
+
+    Searching is single-threaded: one query is too small to share, and on a small busy machine
+    FAISS's OpenMP threads spin and take the CPU from the query model (measured by `bench`)."""
+    faiss.omp_set_num_threads(1)
     matcher = TextMatcher()
     index = open_index(index_dir or default_index_dir(), configured_model(), matcher)
     return Retriever(index, load_embedder(), matcher)

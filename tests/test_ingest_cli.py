@@ -16,7 +16,7 @@ from .test_bad_input import BAD
 @pytest.fixture
 def embedder(monkeypatch):
     fake = FakeEmbedder()
-    monkeypatch.setattr(pipeline, "load_embedder", lambda: fake)
+    monkeypatch.setattr(pipeline, "load_embedder", lambda **_: fake)
     return fake
 
 

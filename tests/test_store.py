@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.store import IndexMismatch, IndexMissing, build_index, open_index
+from index.store import DenseSettings, IndexMismatch, IndexMissing, build_index, dense_index, open_index
 from ingest.chunker import ChunkSettings, chunk_document
 from ingest.loaders import discover, load_document
 from qa.retrieve import Retriever
@@ -99,3 +99,17 @@ def test_hybrid_search_finds_the_passage_from_either_script(synthetic_corpus, tm
         assert "三分鐘內完成審批" in hits[0].chunk.text
         assert [h.rank for h in hits] == [1, 2, 3]
     assert "碳账户" in retriever.search("區塊鏈碳賬戶", k=1)[0].chunk.text
+
+
+def test_large_sets_get_an_inverted_file_that_agrees_with_exact_search():
+    rng = np.random.default_rng(0)
+    centers = rng.standard_normal((40, 32)).astype(np.float32)
+    vectors = centers[rng.integers(0, 40, 6000)] + 0.3 * rng.standard_normal((6000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index, described = dense_index(vectors, DenseSettings(flat_limit=1000))
+    assert described["type"] == "ivf" and described["vectors"] == 6000
+    queries = vectors[:50] + 0.1 * rng.standard_normal((50, 32)).astype(np.float32)
+    _, found = index.search(queries, 10)
+    exact = np.argsort(-(vectors @ queries.T), axis=0)[:10].T
+    assert np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact)]) >= 0.95
+    assert dense_index(vectors[:1000], DenseSettings(flat_limit=1000))[1]["type"] == "flat"

@@ -1,0 +1,148 @@
+"""`python -m bench [--json] [--report FILE]`: quality against peers and speed, in one run.
+
+Progress goes to stderr; with `--json` the last line of stdout is one JSON object
+(`quality`, `speed`, `goals`, `machine`); `--report` also writes the Markdown report.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from index.embedder import EmbedderError, load_embedder
+from index.text import TextMatcher
+from qa.retrieve import open_retriever
+
+from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
+from .report import markdown
+from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
+from .synthetic import synthetic_index
+
+REPO = Path(__file__).resolve().parent.parent
+PEERS = ("langchain_default", "chatchat_style")
+MRR_MARGIN = 0.03
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line of stdout)")
+    parser.add_argument("--report", type=Path, help="also write a Markdown report here")
+    parser.add_argument("--dev", type=Path, default=REPO.parent / "shared" / "eval" / "dev.jsonl", help="question set (default ../shared/eval/dev.jsonl)")
+    parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
+    parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="indexes and caches (default var/bench)")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for search latency, in chunks")
+    parser.add_argument("--repeats", type=int, default=4, help="passes over the questions per size")
+    parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
+    return parser.parse_args(argv)
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _engine(embedder) -> str:
+    if not hasattr(embedder, "engine"):
+        return "sentence-transformers"
+    return f"{embedder.engine} engine" + (f" in {embedder.processes} processes" if embedder.processes > 1 else "")
+
+
+def goals(quality: dict, speed: dict) -> dict:
+    best_peer = max(PEERS, key=lambda name: quality[name]["mrr@10"])
+    margin = round(quality["ours"]["mrr@10"] - quality[best_peer]["mrr@10"], 4)
+    largest = speed["by_size"][max(speed["by_size"], key=int)]
+    budget = round(1.5 * largest["query_embed_p50_ms"] + 2, 3)
+    return {
+        "mrr_margin_over_best_peer": {"target": f">= {MRR_MARGIN} over {best_peer}", "measured": margin, "holds": margin >= MRR_MARGIN},
+        f"search_p50_at_{largest['chunks']}": {
+            "target": f"<= 1.5 x query embed + 2 ms = {budget} ms", "measured": largest["search_p50_ms"], "holds": largest["search_p50_ms"] <= budget,
+        },
+        "ingest_passages_per_s": {"target": ">= 20", "measured": speed["ingest_passages_per_s"], "holds": speed["ingest_passages_per_s"] >= 20},
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    started, load_before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), _load()
+    matcher = TextMatcher()
+    questions = read_questions(args.dev)
+    scorer = load_scorer(args.dev.parent / "score.py")
+
+    corpus_index = args.work / "corpus-index"
+    _log(f"indexing {args.corpus} into {corpus_index}")
+    passage_embedder = load_embedder(batch=True)  # as `python -m ingest` embeds
+    build_corpus_index(args.corpus, corpus_index, passage_embedder, matcher)
+    retriever = open_retriever(corpus_index)  # as `python -m qa` and the app search
+    documents, chunks = load_corpus(args.corpus)
+
+    _log("quality: ours, bm25, dense, langchain_default, chatchat_style")
+    rankers = configurations(retriever, documents, (passage_embedder, retriever.embedder))
+    quality = measure_quality(rankers, questions, scorer)
+    engines = f"{retriever.embedder.name} (passages: {_engine(passage_embedder)}, questions: {_engine(retriever.embedder)})"
+    getattr(passage_embedder, "close", lambda: None)()
+
+    _log("ingest throughput")
+    ingest = measure_ingest(documents, chunks, matcher, repeats=args.ingest_repeats)
+    by_size = {}
+    for size in sizes:
+        dest = args.work / f"synthetic-{size}"
+        start = time.perf_counter()
+        built = synthetic_index(retriever.index, matcher, size, dest)
+        build_s = round(time.perf_counter() - start, 1) if built else "cached"
+        _log(f"search latency at {size} chunks ({'built' if built else 'cached'} index)")
+        measured = measure_latency(dest, [q["question"] for q in questions], args.repeats)
+        found, _ = score_hits(scorer, questions, measured.pop("hits"))  # copies carry the real text
+        by_size[str(size)] = {**measured, "build_s": build_s, "dev_mrr@10": found["mrr@10"]}
+    _log("app first render")
+    app_s = measure_app_first_render(REPO / "app.py", corpus_index)
+
+    largest = by_size[str(max(sizes))]
+    speed = {
+        "ingest_passages_per_s": ingest["ingest_passages_per_s"],
+        "query_embed_p50_ms": largest["query_embed_p50_ms"],
+        "search_p50_ms": {size: row["search_p50_ms"] for size, row in by_size.items()},
+        "search_p95_ms": {size: row["search_p95_ms"] for size, row in by_size.items()},
+        "rss_mb": largest["rss_mb"],
+        "rss_anon_mb": largest["rss_anon_mb"],
+        "app_first_render_s": app_s,
+        "ingest": ingest,
+        "by_size": by_size,
+    }
+    return {
+        "quality": quality.scores,
+        "speed": speed,
+        "goals": goals(quality.scores, speed),
+        "quality_misses": quality.misses,
+        "embedder": engines,
+        "command": "python -m bench " + " ".join(sys.argv[1:]),
+        "machine": {"cores": os.cpu_count(), "started": started, "load_before": load_before, "load_after": _load()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if not args.dev.exists():
+        raise SystemExit(f"error: no question set at {args.dev}; pass --dev FILE")
+    try:
+        results = run(args)
+    except (BenchError, EmbedderError) as exc:
+        raise SystemExit(f"error: {exc}")
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(markdown(results), encoding="utf-8")
+        _log(f"report written to {args.report}")
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+    else:
+        print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""The readable report: the JSON figures as Markdown tables, with the goals and the load."""
+from __future__ import annotations
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def markdown(results: dict) -> str:
+    machine, quality, speed, goals = results["machine"], results["quality"], results["speed"], results["goals"]
+    lines = [
+        "# Benchmark report",
+        "",
+        f"Run `{results['command']}` at {machine['started']} on {machine['cores']} cores; load average "
+        f"{machine['load_before']} before and {machine['load_after']} after (the machine is shared: compare "
+        "figures within this run, not across runs). Embedder: "
+        f"`{results['embedder']}`.",
+        "",
+        "## Quality on the dev set (scored by ../shared/eval/score.py, k = 10)",
+        "",
+        _row(["configuration", "recall@1", "recall@5", "MRR@10", "avg chars of top-5 hits", "missed (not in top 10)"]),
+        _row(["---"] * 6),
+    ]
+    for name, figures in quality.items():
+        misses = ", ".join(results["quality_misses"][name]) or "–"
+        lines.append(_row([name, figures["recall@1"], figures["recall@5"], figures["mrr@10"], figures["avg_hit_chars"], misses]))
+    lines += [
+        "",
+        "## Speed",
+        "",
+        f"- ingest: {speed['ingest_passages_per_s']} passages/s (full index build: chunk and sentence embeddings, "
+        f"FAISS, BM25; {speed['ingest']['passages']} real passages of {speed['ingest']['avg_passage_chars']} characters on average, "
+        f"{speed['ingest']['texts_embedded_per_build']} texts embedded, {speed['ingest']['ingest_texts_per_s']} texts/s); "
+        f"shipped setup `{speed['ingest']['shipped']}` (engine/processes); all setups, passages/s: "
+        f"{speed['ingest']['passages_per_s_by_engine_and_processes']}; the engines alone on the passages: "
+        f"{speed['ingest']['embed_passages_per_s_by_engine']} passages/s; lowest cosine between the engines' vectors: "
+        f"{speed['ingest']['engine_min_cosine']}",
+        f"- query embedding p50: {speed['query_embed_p50_ms']} ms",
+        f"- app first render: {speed['app_first_render_s']} s (fresh process, Streamlit AppTest, the dev index)",
+        f"- resident memory with the largest index open, after its searches: {speed['rss_mb']} MB, of which "
+        f"{speed['rss_anon_mb']} MB anonymous (the rest: pages of the memory-mapped vectors and the model)",
+        "",
+        _row(["chunks", "sentences", "FAISS (chunks / sentences)", "search p50 ms", "search p95 ms", "query embed p50 ms",
+              "index work p50 ms", "ANN vs exact (recall@50, top-1 agreement)", "dev MRR@10", "RSS MB", "synthetic build s"]),
+        _row(["---"] * 11),
+    ]
+    for size, row in speed["by_size"].items():
+        kinds = " / ".join(row["dense_index"].get(k, "flat") for k in ("chunks", "sentences"))
+        recall = "; ".join(f"{k} {v['recall@50']}, {v['top1']}" for k, v in row["ann_vs_exact"].items()) or "exact"
+        lines.append(_row([size, row["sentences"], kinds, row["search_p50_ms"], row["search_p95_ms"], row["query_embed_p50_ms"],
+                           row["index_work_p50_ms"], recall, row["dev_mrr@10"], row["rss_mb"], row["build_s"]]))
+    lines += [
+        "",
+        "Indexes above the real corpus's size are synthetic: real chunk and sentence vectors replicated, mixed with "
+        "another chunk's and perturbed with noise, and real BM25 token streams with words dropped and replaced "
+        "from jieba's dictionary (see `bench/synthetic.py`). They are cached under `var/bench/`. "
+        "Replicas crowd around the real passages, so the exact top 50 is a cloud of near-ties (a few "
+        "hundredths of cosine apart): recall@50 of any approximate index is low there by construction; "
+        "top-1 agreement and the quality of the final ranking are the measures that matter.",
+        "",
+        "## Goals",
+        "",
+        _row(["goal", "target", "measured", "holds"]),
+        _row(["---"] * 4),
+    ]
+    for name, goal in goals.items():
+        lines.append(_row([name, goal["target"], goal["measured"], "yes" if goal["holds"] else "**no**"]))
+    return "\n".join(lines) + "\n"
