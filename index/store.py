@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -237,23 +236,6 @@ def _previous_vectors(path: Path, model: str) -> dict[str, np.ndarray]:
 
 
 Progress = Callable[[int, int], None]  # (passages embedded so far, passages to embed)
-
-
-def terminal_progress() -> Progress:
-    """A progress bar on stderr, for command lines."""
-    from tqdm import tqdm
-
-    bar = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc="embedding", unit="passage", file=sys.stderr, disable=total == 0)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return update
 
 
 def build_index(

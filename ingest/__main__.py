@@ -12,10 +12,27 @@ import argparse
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from index.embedder import EmbedderError
-from index.store import IndexBusy, default_index_dir, terminal_progress
+from index.store import IndexBusy, Progress, default_index_dir
 
 from .pipeline import ingest
+
+
+def _terminal_progress() -> Progress:
+    """A progress bar on stderr while new passages are embedded."""
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="embedding", unit="passage", file=sys.stderr, disable=total == 0)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -32,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = ingest(
             args.paths, index_dir, if_stale=args.if_stale, batch=True,
-            on_file=lambda file: print(file.line(), flush=True), progress=terminal_progress(),
+            on_file=lambda file: print(file.line(), flush=True), progress=_terminal_progress(),
         )
     except (IndexBusy, EmbedderError) as exc:
         print(f"error: {exc}; the index at {index_dir} is unchanged", file=sys.stderr)
