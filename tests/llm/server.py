@@ -96,19 +96,9 @@ def start_llm_server(
 
 
 @contextmanager
-def running_llm_server(
-    model_path: Path,
-    port: int | None = None,
-    timeout_s: float = 120,
-    *,
-    n_ctx: int = 4096,
-    n_threads: int = 1,
-    log_path: Path | None = None,
-) -> Iterator[LlmServer]:
-    """Run the server for the `with` block (see `start_llm_server`) and always stop it."""
-    server = start_llm_server(
-        model_path, port, timeout_s, n_ctx=n_ctx, n_threads=n_threads, log_path=log_path
-    )
+def running_llm_server(model_path: Path, **options) -> Iterator[LlmServer]:
+    """Run the server for the `with` block (options as for `start_llm_server`) and always stop it."""
+    server = start_llm_server(model_path, **options)
     try:
         yield server
     finally:
