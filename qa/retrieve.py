@@ -119,7 +119,9 @@ class Retriever:
             return []
         scores = self.index.bm25.get_scores(tokens)
         if rows is not None:
-            scores = np.where(np.isin(np.arange(len(scores)), rows), scores, 0.0)
+            accepted = np.zeros_like(scores)
+            accepted[rows] = scores[rows]
+            scores = accepted
         return [int(r) for r in top_rows(scores, n)]
 
     def rows(self, where: Callable[[Chunk], bool]) -> np.ndarray:
