@@ -22,33 +22,31 @@ from ingest.pipeline import ingest
 from ingest.uploads import save_upload
 from qa.answer import Answer, Restart, TextDelta, Turn
 from qa.assistant import Assistant, AssistantSettings
-from qa.cases import ROLE_LABELS, CaseLibrary
+from qa.cases import CaseLibrary
 from qa.chat import LlmError, LlmSettings
 from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, outline_markdown, reference, supporting_span, tag_label
 from qa.export import conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
+from qa.i18n import LANGUAGES, Messages, language_for_locale, messages
 from qa.lesson import LessonBuilder, LessonSettings
 from qa.retrieve import Retriever, open_retriever
 
 CORPUS_DIR = Path(os.environ.get("CORPUS_DIR") or "corpus")
 UPLOAD_DIR = CORPUS_DIR / "uploads"
 CONTEXT_CHARS = 160  # neighbouring text shown around an opened passage
-SCRIPT_LABELS = {"original": "原文 original", "simplified": "简体", "traditional": "繁體"}
-EXAMPLES = {
-    "Ask a question": "数字信贷如何缓解小微企业的资金压力？",
-    "Prepare a lesson": "數字金融如何推動綠色消費？",
-    "Find comparable cases": "Which cases use data to assess the credit of technology companies?",
-}
 
-st.set_page_config(page_title="數字金融案例助手 · Casebook", page_icon="📚", layout="wide")
+# The interface language: the browser's by default, then the sidebar's choice for the session.
+language = st.session_state.setdefault("language", language_for_locale(st.context.locale))
+t = messages(language)
+st.set_page_config(page_title=t("page_title"), page_icon="📚", layout="wide")
 
 
-@st.cache_resource(show_spinner="Loading the index and the embedding model…")
+@st.cache_resource(show_spinner=False)  # the caller shows a spinner in the interface language
 def load_retriever(index_dir: str) -> Retriever:
     return open_retriever(Path(index_dir))
 
 
-@st.cache_resource(show_spinner="Reading the cases…")
+@st.cache_resource(show_spinner=False)
 def load_cases(index_dir: str, built_at: str, _retriever: Retriever) -> CaseLibrary:
     return CaseLibrary(_retriever)
 
@@ -72,24 +70,25 @@ def highlighted(text: str, span: tuple[int, int] | None, script: str) -> str:
     return f"{escape_markdown(parts[0])}:orange-background[{escape_markdown(parts[1])}]{escape_markdown(parts[2])}"
 
 
-def show_answer(answer: Answer, number: int, retriever: Retriever, script: str) -> None:
+def show_answer(answer: Answer, number: int, retriever: Retriever, script: str, t: Messages) -> None:
     st.markdown(escape_markdown(in_script(answer.text, script)))
     if answer.notice:
         st.warning(answer.notice, icon="⚠️")
     for sentence in answer.flagged:
-        st.warning(f"Not supported by its cited source: {sentence}")
-    mode = "offline · quotes from the sources" if answer.mode == "extractive" else "LLM · checked against its sources"
-    st.caption(mode + (f" · searched as: {answer.standalone_question}" if answer.standalone_question else ""))
+        st.warning(t("flagged_sentence", sentence=sentence))
+    mode = [t("mode_extractive") if answer.mode == "extractive" else t("mode_llm")]
+    mode += [t("searched_as", question=answer.standalone_question)] if answer.standalone_question else []
+    st.caption(" · ".join(mode))
     if not answer.citations:
         return
     chosen = st.radio(
-        "Sources", [c.n for c in answer.citations], horizontal=True, key=f"source-{number}",
-        format_func=lambda n: f"[{n}]", help="Open a source in its context",
+        t("sources"), [c.n for c in answer.citations], horizontal=True, key=f"source-{number}",
+        format_func=lambda n: f"[{n}]", help=t("sources_help"),
     )
     citation = next(c for c in answer.citations if c.n == chosen)
     chunk = citation.chunk
     with st.container(border=True):
-        st.markdown(f"**[{citation.n}]** {escape_markdown(reference(chunk))}")
+        st.markdown(f"**[{citation.n}]** {escape_markdown(reference(chunk, t))}")
         before, after = neighbours(retriever, chunk)
         if before:
             st.caption("…" + escape_markdown(in_script(before, script)))
@@ -97,55 +96,56 @@ def show_answer(answer: Answer, number: int, retriever: Retriever, script: str) 
         if after:
             st.caption(escape_markdown(in_script(after, script)) + "…")
         if script != "original":
-            st.caption("Verbatim source")
+            st.caption(t("verbatim_source"))
             st.text(chunk.text)
-        st.code(f"{chunk.text}\n—— {reference(chunk)}", language=None, wrap_lines=True)
-        st.caption("Copy the quotation with its reference (button at the top right of the box).")
+        st.code(f"{chunk.text}\n—— {reference(chunk, t)}", language=None, wrap_lines=True)
+        st.caption(t("copy_hint"))
 
 
-def show_passage(chunk: Chunk, script: str, label: str = "") -> None:
+def show_passage(chunk: Chunk, script: str, t: Messages, label: str = "") -> None:
     """A passage, escaped, with its full reference under it."""
     st.markdown(escape_markdown(in_script(chunk.text, script)))
-    st.caption((label + " " if label else "") + escape_markdown(reference(chunk)))
+    st.caption((label + " " if label else "") + escape_markdown(reference(chunk, t)))
 
 
-def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str) -> list[str]:
+def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str, t: Messages) -> list[str]:
     """The three cases nearest `case`, each with why; returns their names."""
     similar = library.similar(case=case, k=3, where=filters.accepts if filters else None)
     if not similar:
-        st.info("No other case matches the filters." if filters else "No other case in the index.")
+        st.info(t("no_other_case_filtered") if filters else t("no_other_case"))
     for s in similar:
         with st.container(border=True):
-            st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · similarity {s.score:.2f}")
-            reasons = [f"shared tags: {', '.join(map(tag_label, s.shared_tags))}"] if s.shared_tags else []
-            reasons += [f"shared terms: {'、'.join(in_script(t, script) for t in s.shared_terms)}"] if s.shared_terms else []
-            st.caption(escape_markdown(" · ".join(reasons) or "similar wording only (no shared tags or terms)"))
-            with st.expander("Best matching passages"):
+            st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · {t('similarity', score=f'{s.score:.2f}')}")
+            reasons = [t("shared_tags", tags=t("list_separator").join(tag_label(tag, t) for tag in s.shared_tags))] if s.shared_tags else []
+            reasons += [t("shared_terms", terms="、".join(in_script(term, script) for term in s.shared_terms))] if s.shared_terms else []
+            st.caption(escape_markdown(" · ".join(reasons) or t("similar_wording_only")))
+            with st.expander(t("best_passages")):
                 for pair in s.pairs:
                     left, right = st.columns(2)
                     with left:
-                        show_passage(pair.mine, script, "this case ·")
+                        show_passage(pair.mine, script, t, t("this_case"))
                     with right:
-                        show_passage(pair.theirs, script, f"≈ {pair.score:.2f} ·")
+                        show_passage(pair.theirs, script, t, f"≈ {pair.score:.2f} ·")
     return [s.case for s in similar]
 
 
-def show_comparison(library: CaseLibrary, cases: list[str], script: str) -> None:
+def show_comparison(library: CaseLibrary, cases: list[str], script: str, t: Messages) -> None:
     """Rows for background, approach and results; one cited passage per cell."""
     comparison = library.compare(cases)
+    roles = {"background": t("role_background"), "approach": t("role_approach"), "results": t("role_results")}
     header = st.columns(len(comparison.cases))
     for column, case in zip(header, comparison.cases):
         column.markdown(f"**{escape_markdown(case)}**")
     for role, cells in comparison.cells:
-        st.markdown(f"##### {ROLE_LABELS[role]}")
+        st.markdown(f"##### {roles[role]}")
         for column, chunk in zip(st.columns(len(cells), border=True), cells):
             with column:
                 if chunk is None:
-                    st.caption("No section of this kind in this case.")
+                    st.caption(t("no_section"))
                 else:
-                    show_passage(chunk, script)
+                    show_passage(chunk, script, t)
     if not comparison.cells:
-        st.info("None of these cases has 創新背景 / 實施路徑 / 應用成效 sections to line up.")
+        st.info(t("no_sections_to_compare"))
 
 
 def chat_model(base_url: str, model: str, api_key: str):
@@ -160,34 +160,44 @@ def chat_model(base_url: str, model: str, api_key: str):
 
 index_dir = str(default_index_dir())
 try:
-    retriever = load_retriever(index_dir)
+    with st.spinner(t("loading_index")):
+        retriever = load_retriever(index_dir)
 except (IndexUnavailable, EmbedderError) as exc:
     st.error(str(exc))
-    st.info("Add documents to the corpus folder and run `make run` (or `python -m ingest corpus`).")
+    st.info(t("no_index_hint"))
     st.stop()
 
 st.session_state.setdefault("history", [])
 manifest = retriever.index.manifest
+kinds = {  # filter keys as people read them
+    "doc": t("kind_doc"), "case": t("kind_case"), "institution_type": t("kind_institution_type"),
+    "theme": t("kind_theme"), "scenario": t("kind_scenario"),
+}
 
 with st.sidebar:
-    st.header("Index")
+    st.segmented_control(
+        t("language_label"), LANGUAGES, key="language", required=True,
+        format_func=lambda code: messages(code)("language_name"),
+    )
+    st.header(t("index_header"))
     documents = manifest["documents"]
-    st.write(f"{len(documents)} document{'s' if len(documents) != 1 else ''} · {manifest['chunks']} passages")
-    st.caption(f"Model {manifest['embedding_model']} · built {manifest['built_at']} · corpus folder `{CORPUS_DIR}`")
+    st.write(t("index_size", documents=len(documents), passages=manifest["chunks"]))
+    st.caption(t("index_details", model=manifest["embedding_model"], built_at=manifest["built_at"], folder=CORPUS_DIR))
 
-    st.header("Search")
-    top_k = st.slider("Sources per answer", 1, 10, 5)
-    script = st.radio("Show text in", DISPLAY_SCRIPTS, format_func=SCRIPT_LABELS.get, horizontal=True)
+    st.header(t("search_header"))
+    top_k = st.slider(t("sources_per_answer"), 1, 10, 5)
+    script_labels = {"original": t("script_original"), "simplified": t("script_simplified"), "traditional": t("script_traditional")}
+    script = st.radio(t("show_text_in"), DISPLAY_SCRIPTS, format_func=script_labels.get, horizontal=True)
 
-    st.header("Filters")
-    st.caption("Applied before ranking, to answers, similar cases and lessons.")
+    st.header(t("filters_header"))
+    st.caption(t("filters_hint"))
     chunks = retriever.index.chunks
-    chosen_docs = st.multiselect("Documents", sorted(documents), placeholder="All documents")
+    chosen_docs = st.multiselect(kinds["doc"], sorted(documents), placeholder=t("filter_all"))
     cases = sorted({c.case for c in chunks if c.case})
-    chosen_cases = st.multiselect("Cases", cases, placeholder="All cases") if cases else []
+    chosen_cases = st.multiselect(kinds["case"], cases, placeholder=t("filter_all")) if cases else []
     chosen_tags = {
-        key: st.multiselect(label, values, placeholder=f"All {label.lower()}")
-        for key, label in (("institution_type", "Institution types"), ("theme", "Themes"), ("scenario", "Scenarios"))
+        key: st.multiselect(kinds[key], values, placeholder=t("filter_all"))
+        for key in ("institution_type", "theme", "scenario")
         if (values := sorted({v for c in chunks for v in tag_values(c, key)}))
     }
     filters = Filters(
@@ -196,69 +206,73 @@ with st.sidebar:
         themes=frozenset(chosen_tags.get("theme", ())), scenarios=frozenset(chosen_tags.get("scenario", ())),
     )
     if filters and retriever.rows(filters.accepts).size == 0:
-        st.warning(f"No passages match the filters ({filters.describe()}): clear one to see results.")
+        described = t("list_separator").join(t("filter_item", kind=kinds[key], value=value) for key, value in filters.items())
+        st.warning(t("filters_match_nothing", filters=described))
 
-    with st.expander("LLM (optional)"):
-        st.caption("Any OpenAI-compatible server. Empty: offline answers quoted from the sources.")
-        base_url = st.text_input("Base URL", value=os.environ.get("LLM_BASE_URL", ""), placeholder="https://api.deepseek.com/v1")
-        model = st.text_input("Model", value=os.environ.get("LLM_MODEL", ""), placeholder="deepseek-chat")
-        typed_key = st.text_input("API key", type="password", help="Kept in this session's memory only; never saved or logged.")
+    with st.expander(t("llm_header")):
+        st.caption(t("llm_hint"))
+        base_url = st.text_input(t("llm_base_url"), value=os.environ.get("LLM_BASE_URL", ""), placeholder="https://api.deepseek.com/v1")
+        model = st.text_input(t("llm_model"), value=os.environ.get("LLM_MODEL", ""), placeholder="deepseek-chat")
+        typed_key = st.text_input(t("llm_api_key"), type="password", help=t("llm_api_key_help"))
     try:
         chat = chat_model(base_url.strip(), model.strip(), typed_key or os.environ.get("LLM_API_KEY", ""))
     except LlmError as exc:
         st.error(str(exc))
         chat = None
-    st.caption(f"Answers: LLM · {chat.name}" if chat else "Answers: offline, quoted from the sources")
+    st.caption(t("answers_llm", model=chat.name) if chat else t("answers_offline"))
 
-    st.header("Add documents")
-    uploads = st.file_uploader(
-        "PDF, Word, EPUB, HTML, TXT or Markdown", type=sorted(s.lstrip(".") for s in SUFFIXES), accept_multiple_files=True
-    )
-    if st.button("Add and index", disabled=not uploads, type="primary"):
+    st.header(t("add_header"))
+    uploads = st.file_uploader(t("upload_label"), type=sorted(s.lstrip(".") for s in SUFFIXES), accept_multiple_files=True)
+    if st.button(t("add_and_index"), disabled=not uploads, type="primary"):
         for upload in uploads:
             path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
-            st.caption(f"{'Saved' if created else 'Already in the corpus'}: {path.relative_to(CORPUS_DIR)}")
-        bar = st.progress(0.0, text="Reading files…")
+            st.caption(t("upload_saved" if created else "upload_exists", path=path.relative_to(CORPUS_DIR)))
+        bar = st.progress(0.0, text=t("reading_files"))
         try:
             result = ingest(
                 [CORPUS_DIR], Path(index_dir),
-                progress=lambda done, total: bar.progress(done / total if total else 1.0, text=f"Embedding {done}/{total} new passages"),
+                progress=lambda done, total: bar.progress(done / total if total else 1.0, text=t("embedding_progress", done=done, total=total)),
             )
         except (IndexBusy, EmbedderError) as exc:
-            st.error(f"{exc}. The current index keeps answering.")
+            st.error(t("index_failed", error=exc))
         else:
-            bar.progress(1.0, text="Done")
+            bar.progress(1.0, text=t("progress_done"))
             for file in result.files:
                 {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](f"{file.name}: {file.detail}")
             if result.build is None:
-                st.error("Nothing could be indexed; the current index keeps answering.")
+                st.error(t("nothing_indexed"))
             else:
                 load_retriever.clear()
-                st.toast(f"Index updated: {result.changes}")
+                st.toast(t("index_updated", changes=result.changes))
 
-    st.header("Conversation")
+    st.header(t("conversation_header"))
     if st.session_state.history:
         stamp = time.strftime("%Y-%m-%d %H:%M")
-        st.download_button("Export Markdown", conversation_markdown(st.session_state.history, stamp), "casebook-conversation.md", "text/markdown")
+        st.download_button(t("export_markdown"), conversation_markdown(st.session_state.history, stamp, t), "casebook-conversation.md", "text/markdown")
         st.download_button(
-            "Export Word", conversation_docx(st.session_state.history, stamp), "casebook-conversation.docx",
+            t("export_word"), conversation_docx(st.session_state.history, stamp, t), "casebook-conversation.docx",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         )
-    if st.button("Clear conversation"):
+    if st.button(t("clear_conversation")):
         st.session_state.history = []
         st.rerun()
 
-st.title("數字金融創新案例 · 問答")
-ask_tab, cases_tab, lesson_tab = st.tabs(["Ask", "Cases", "Lesson"])
+st.title(t("title"))
+ask_tab, cases_tab, lesson_tab = st.tabs([t("tab_ask"), t("tab_cases"), t("tab_lesson")])
 
 with ask_tab:
-    st.caption("Ask in simplified or traditional Chinese, or in English. Every claim cites the passage it comes from.")
+    st.caption(t("ask_hint"))
     picked = None
     if not st.session_state.history:
-        st.write("Try one of these:")
-        for column, (kind, example) in zip(st.columns(len(EXAMPLES)), EXAMPLES.items()):
+        st.write(t("try_these"))
+        examples = {
+            "question": (t("example_kind_question"), t("example_question")),
+            "lesson": (t("example_kind_lesson"), t("example_lesson")),
+            "cases": (t("example_kind_cases"), t("example_cases")),
+        }
+        for column, (kind, (label, example)) in zip(st.columns(len(examples)), examples.items()):
             with column:
-                st.caption(kind)
+                st.caption(label)
                 if st.button(example, key=f"example-{kind}", use_container_width=True):
                     picked = example
 
@@ -266,9 +280,9 @@ with ask_tab:
         with st.chat_message("user"):
             st.text(answer.question)
         with st.chat_message("assistant"):
-            show_answer(answer, number, retriever, script)
+            show_answer(answer, number, retriever, script, t)
 
-    question = st.chat_input("例如：数字信贷如何缓解小微企业的资金压力？") or picked
+    question = st.chat_input(t("chat_placeholder")) or picked
     if question:
         assistant = Assistant(retriever, chat, AssistantSettings(passages=top_k))
         history = [Turn(a.question, a.text) for a in st.session_state.history]
@@ -276,7 +290,7 @@ with ask_tab:
             st.text(question)
         with st.chat_message("assistant"):
             placeholder, text = st.empty(), ""
-            placeholder.caption("Searching the sources…")
+            placeholder.caption(t("searching"))
             for event in assistant.stream(question, history, filters):
                 if isinstance(event, TextDelta):
                     text += event.text
@@ -289,28 +303,29 @@ with ask_tab:
         st.rerun()
 
 with cases_tab:
-    library = load_cases(index_dir, manifest["built_at"], retriever)
+    with st.spinner(t("loading_cases")):
+        library = load_cases(index_dir, manifest["built_at"], retriever)
     if not library.names:
-        st.info("No cases found in the index: its documents have no case headings (案例一, 第三章, 01 …). Add the book in the sidebar to compare cases.")
+        st.info(t("no_cases"))
     else:
-        case = st.selectbox("Case", library.names, index=None, placeholder="Choose a case to see its nearest cases")
+        case = st.selectbox(t("case_label"), library.names, index=None, placeholder=t("choose_case"))
         if case:
-            st.subheader("Similar cases")
-            nearest = show_similar(library, case, filters, script)
-            st.subheader("Side by side")
+            st.subheader(t("similar_cases"))
+            nearest = show_similar(library, case, filters, script, t)
+            st.subheader(t("side_by_side"))
             others = st.multiselect(
-                "Compare with (one or two cases)", [n for n in library.names if n != case],
+                t("compare_with"), [n for n in library.names if n != case],
                 default=nearest[:2], max_selections=2, key=f"compare-{case}",
             )
             if others:
-                show_comparison(library, [case, *others], script)
+                show_comparison(library, [case, *others], script, t)
 
 with lesson_tab:
-    st.caption("Key passages on a topic, each quoted with its full reference, key terms and — with an LLM — an outline and discussion questions.")
-    topic = st.text_input("Lesson topic", placeholder="例如：數字金融如何支持小微企業融資")
-    passages = st.slider("Key passages", 3, 12, LessonSettings.passages)
-    if st.button("Build lesson pack", type="primary", disabled=not topic.strip()):
-        with st.spinner("Collecting passages" + (f" and asking {chat.name}…" if chat else "…")):
+    st.caption(t("lesson_hint"))
+    topic = st.text_input(t("lesson_topic"), placeholder=t("lesson_topic_placeholder"))
+    passages = st.slider(t("key_passages"), 3, 12, LessonSettings.passages)
+    if st.button(t("build_lesson"), type="primary", disabled=not topic.strip()):
+        with st.spinner(t("collecting_and_asking", model=chat.name) if chat else t("collecting")):
             st.session_state.lesson = LessonBuilder(retriever, chat, LessonSettings(passages=passages)).build(topic.strip(), filters)
     pack = st.session_state.get("lesson")
     if pack is not None:
@@ -320,16 +335,16 @@ with lesson_tab:
         if pack.passages:
             stamp = time.strftime("%Y-%m-%d %H:%M")
             left, right = st.columns(2)
-            left.download_button("Download lesson (Markdown)", lesson_markdown(pack, stamp), "casebook-lesson.md", "text/markdown", use_container_width=True)
+            left.download_button(t("download_lesson_markdown"), lesson_markdown(pack, stamp, t), "casebook-lesson.md", "text/markdown", use_container_width=True)
             right.download_button(
-                "Download lesson (Word)", lesson_docx(pack, stamp), "casebook-lesson.docx",
+                t("download_lesson_word"), lesson_docx(pack, stamp, t), "casebook-lesson.docx",
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document", use_container_width=True,
             )
-            st.markdown("**Key terms** · " + escape_markdown("、".join(in_script(t, script) for t in pack.terms)))
+            st.markdown(f"**{t('key_terms')}** · " + escape_markdown("、".join(in_script(term, script) for term in pack.terms)))
             if pack.plan:
-                st.caption(f"Outline and discussion questions by {pack.model}; [n] refers to the passages below.")
+                st.caption(t("outline_by", model=pack.model))
                 st.markdown(outline_markdown(in_script(pack.plan, script)))
-            st.markdown("**Key passages**")
+            st.markdown(f"**{t('key_passages')}**")
             for n, hit in enumerate(pack.passages, start=1):
                 with st.container(border=True):
-                    show_passage(hit.chunk, script, f"[{n}]")
+                    show_passage(hit.chunk, script, t, f"[{n}]")

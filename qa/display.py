@@ -11,6 +11,8 @@ import opencc
 from index.records import Chunk
 from index.text import sentence_spans
 
+from .i18n import Messages, messages
+
 DisplayScript = Literal["original", "simplified", "traditional"]
 DISPLAY_SCRIPTS: tuple[DisplayScript, ...] = ("original", "simplified", "traditional")
 _CONFIGS = {"simplified": "t2s", "traditional": "s2t"}
@@ -52,22 +54,28 @@ def outline_markdown(text: str) -> str:
     return "\n".join(lines)
 
 
-def tag_label(tag: str) -> str:
-    """"theme:綠色金融" → "綠色金融 (theme)": a tag as people read it."""
+def tag_label(tag: str, t: Messages | None = None) -> str:
+    """"theme:綠色金融" → "綠色金融 (theme)" (or "綠色金融（主題）"): a tag as people read it."""
+    t = t or messages("en")
     kind, _, value = tag.partition(":")
-    return f"{value} ({kind.replace('_', ' ')})" if value else tag
+    kinds = {
+        "institution_type": t("tag_kind_institution_type"), "theme": t("tag_kind_theme"), "scenario": t("tag_kind_scenario"),
+    }
+    return t("tag", value=value, kind=kinds.get(kind, kind)) if value else tag
 
 
-def reference(chunk: Chunk) -> str:
-    """A full reference: title, case, section, page, file and character offsets."""
+def reference(chunk: Chunk, t: Messages | None = None) -> str:
+    """A full reference: title, case, section, page, file and character offsets, worded in
+    the interface language of `t` (English by default)."""
+    t = t or messages("en")
     parts = [f"《{chunk.title}》"]
     if chunk.case and chunk.case not in chunk.section:
         parts.append(chunk.case)
     if chunk.section:
         parts.append(chunk.section)
     if chunk.page:
-        parts.append(f"p. {chunk.page}")
-    parts.append(f"{chunk.doc}, characters {chunk.start}–{chunk.end}")
+        parts.append(t("reference_page", page=chunk.page))
+    parts.append(t("reference_span", doc=chunk.doc, start=chunk.start, end=chunk.end))
     return " · ".join(parts)
 
 

@@ -203,7 +203,7 @@ def test_lesson_exports_open_and_quote_verbatim(retriever):
     chat = FakeChat("## Outline\n- 線上信貸 [1]\n## Discussion questions\n- 為什麼？[1]")
     pack = LessonBuilder(retriever, chat, LessonSettings(passages=3)).build(TOPIC, Filters.parse(["theme=普惠金融"]))
     markdown = lesson_markdown(pack, "2026-11-27 10:00")
-    assert f"教學資料包：{TOPIC}" in markdown and "Filters: theme=普惠金融" in markdown
+    assert f"Lesson pack: {TOPIC}" in markdown and "Filters: theme=普惠金融" in markdown
     assert "## Key terms" in markdown and "- 線上信貸 [1]" in markdown
     first = pack.passages[0].chunk
     assert "> " + first.text.splitlines()[0] in markdown and f"characters {first.start}–{first.end}" in markdown
