@@ -226,7 +226,8 @@ with st.sidebar:
     if st.button(t("add_and_index"), disabled=not uploads, type="primary"):
         for upload in uploads:
             path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
-            st.caption(t("upload_saved" if created else "upload_exists", path=path.relative_to(CORPUS_DIR)))
+            shown = path.relative_to(CORPUS_DIR)
+            st.caption(t("upload_saved", path=shown) if created else t("upload_exists", path=shown))
         bar = st.progress(0.0, text=t("reading_files"))
         try:
             result = ingest(
