@@ -95,7 +95,7 @@ def test_question_gets_a_cited_passage(app_url, browser, locale, language, width
     page.get_by_role("heading", name=t("title")).wait_for(timeout=60_000)  # the browser's language
     page.get_by_role("button", name=t("example_lesson")).click()  # a start-page example
     page.get_by_text(t("copy_hint")).wait_for(timeout=120_000)
-    answer = page.locator("[data-testid='stChatMessage']").last
+    answer = page.locator("[data-testid='stChatMessage']").filter(has_text=t("copy_hint")).last  # not a stale one
     text = answer.inner_text()
     assert re.search(r"[^\n]\[1\]", text)  # the answer cites source 1 …
     assert re.search(_reference_pattern(language), text)  # … whose reference is open
