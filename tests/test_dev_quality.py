@@ -74,3 +74,17 @@ def test_follow_up_carries_the_topic_offline(index_dir):
 
     answer = Assistant(open_retriever(index_dir)).ask("谁负责制定它的技术标准？", history=[Turn("数字人民币在哪些领域开展了试点应用？")])
     assert answer.found and "負責制定技術標準" in answer.text
+
+
+def test_start_page_examples_are_answered_from_the_default_corpus(index_dir, tmp_path):
+    """Each interface language's three examples (qa/messages.toml) gets a cited answer in the
+    question's script, through `qa ask` on the default corpus."""
+    from qa.i18n import LANGUAGES, messages
+
+    examples = [messages(language)(key) for language in LANGUAGES for key in ("example_question", "example_lesson", "example_cases")]
+    batch = tmp_path / "examples.jsonl"
+    batch.write_text("".join(json.dumps({"question": q}, ensure_ascii=False) + "\n" for q in examples), encoding="utf-8")
+    answers = [json.loads(line) for line in ask(index_dir, batch).splitlines()]
+    assert [a["question"] for a in answers] == examples
+    unanswered = [a["question"] for a in answers if not (a["found"] and a["citations"])]
+    assert not unanswered, f"start-page examples the default corpus does not answer: {unanswered}"
