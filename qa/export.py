@@ -51,13 +51,16 @@ def conversation_docx(answers: Sequence[Answer], exported_at: str, t: Messages |
 
 
 def _lesson_header(pack: LessonPack, exported_at: str, t: Messages) -> list[str]:
+    """One paragraph each (joining sentences differs between Chinese and English)."""
     scope = [t("export_filters", filters=pack.filters)] if pack.filters else []
-    return [" ".join([t("exported_at", time=exported_at), *scope, t("export_verbatim")])]
+    return [t("exported_at", time=exported_at), *scope, t("export_verbatim")]
 
 
 def lesson_markdown(pack: LessonPack, exported_at: str, t: Messages | None = None) -> str:
     t = t or messages("en")
-    lines = [f"# {t('export_lesson_title', topic=pack.topic)}", "", *_lesson_header(pack, exported_at, t), ""]
+    lines = [f"# {t('export_lesson_title', topic=pack.topic)}", ""]
+    for line in _lesson_header(pack, exported_at, t):
+        lines += [line, ""]
     if pack.notice:
         lines += [f"> {t('export_note', notice=pack.notice)}", ""]
     if pack.terms:
