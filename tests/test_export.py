@@ -43,7 +43,7 @@ def test_exports_use_the_interface_language_for_headings_and_keep_the_text():
     pack = LessonPack(topic="数字金融", filters="", passages=(Hit(rank=1, chunk=CHUNK, score=0.5),), terms=("數字金融",), notice="需要大语言模型")
     lesson = Document(io.BytesIO(lesson_docx(pack, "2026-11-27 10:00", messages("zh-Hans"))))
     paragraphs = [p.text for p in lesson.paragraphs]
-    assert paragraphs[:2] == ["数字金融创新案例 · 教学资料包：数字金融", "导出时间：2026-11-27 10:00。", "每段引文均照录原文，并附完整出处。"]
+    assert paragraphs[:3] == ["数字金融创新案例 · 教学资料包：数字金融", "导出时间：2026-11-27 10:00。", "每段引文均照录原文，并附完整出处。"]
     assert {"关键词", "重点段落", "注：需要大语言模型", "[1] 《合成測試書》 · 序 言 · book.txt，第 10–30 字"} <= set(paragraphs)
     english = messages("en")
     for words in (text, "\n".join(paragraphs), lesson_markdown(pack, "2026-11-27 10:00", messages("zh-Hans"))):
