@@ -1,6 +1,7 @@
 """The message catalog: complete in all three languages, every key used and every used key
 present, traditional and simplified written as such, and the browser locale mapping."""
 import ast
+import re
 
 import opencc
 import pytest
@@ -99,3 +100,25 @@ def test_each_script_uses_its_own_words():
 )
 def test_browser_locale_gives_the_default_language(locale, language):
     assert language_for_locale(locale) == language
+
+
+def inline_text(path) -> list[str]:
+    """String literals in `path` that read as interface text: a Chinese character, two words,
+    or a capitalised word (docstrings aside). Identifiers, keys, MIME types, file names and
+    URLs are not."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value) for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+        and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }
+    reads_as_text = re.compile(r"[\u3400-\u9fff]|[A-Za-z]{2,} [A-Za-z]{2,}|\b[A-Z][a-z]+\b")
+    return [
+        f"{path.name}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+        and reads_as_text.search(node.value)
+    ]
+
+
+def test_the_app_writes_no_interface_text_inline():
+    assert not inline_text(REPO / "app.py"), "move these into qa/messages.toml"
