@@ -214,7 +214,7 @@ def test_chinese_interface_shows_no_english_fallback(library, monkeypatch, local
         "https://api.deepseek.com/v1 deepseek-chat",  # technical examples in the LLM fields, typed as shown
     )
     allowed |= latin_words(messages("en")("language_name"))  # the selector names each language in itself
-    allowed |= latin_words(*(text for script in ("hant", "hans") for text in asdict(PHRASES[script]).values()))  # answers' own Chinese wording
+    allowed |= latin_words(*(text for script in ("hant", "hans") for text in map(str, asdict(PHRASES[script]).values())))  # answers' own Chinese wording
     shown = [re.sub(r":orange-background\[", "", s) for s in page_text(app._tree)]  # the highlight's markup
     stray = {word: [s for s in shown if word in s][:2] for word in latin_words(*shown) - allowed}
     assert not stray, f"English on the {language} page: {stray}"
