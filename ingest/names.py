@@ -16,7 +16,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Iterable
 from urllib.parse import quote_from_bytes
 
@@ -53,6 +53,7 @@ def file_names(root_and_files: Iterable[tuple[Path, Path]]) -> list[FileName]:
     named = []
     for raw, (text, note) in zip(raws, shown):
         if text.encode("utf-8") != raw and (text in exact or counts[text] > 1):  # a name read differently never takes another's
-            text = f"{text} [{hashlib.sha256(raw).hexdigest()[:8]}]"
+            path = PurePosixPath(text)
+            text = str(path.with_name(f"{path.stem} [{hashlib.sha256(raw).hexdigest()[:8]}]{path.suffix}"))
         named.append(FileName(doc=text, note=note, escaped="" if text.encode("utf-8") == raw else quote_from_bytes(raw, safe="/")))
     return named
