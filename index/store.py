@@ -26,9 +26,9 @@ import faiss
 import numpy as np
 
 from . import commit
-from .commit import FORMAT, MANIFEST
+from .commit import FORMAT
 from .embedder import Embedder
-from .errors import IndexBusy, IndexDamaged, IndexMismatch, IndexMissing, IndexUnavailable
+from .errors import IndexBusy, IndexDamaged, IndexMismatch, IndexMissing, IndexUnavailable  # noqa: F401 (callers import them from here)
 from .records import Chunk, Document
 from .text import TextMatcher, sentence_spans
 _CHUNKS = "chunks.jsonl"
@@ -215,12 +215,13 @@ def inspect_index(path: Path) -> tuple[dict | None, IndexDamaged | None]:
     """The committed manifest (as `read_manifest`) and, after checking every file's size and
     checksum, what is damaged (None when intact or when there is no index)."""
     try:
-        commit.hold_current(path, full=True).release()
+        hold = commit.hold_current(path, full=True)
     except IndexDamaged as exc:
         return read_manifest(path), exc
     except IndexUnavailable:
         return None, None
-    return read_manifest(path), None
+    hold.release()
+    return hold.manifest, None
 
 
 def _previous_vectors(path: Path, model: str) -> dict[str, np.ndarray]:

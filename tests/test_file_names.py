@@ -160,3 +160,13 @@ def test_the_real_command_line_prints_and_stores_a_gbk_name(tmp_path):
     )
     assert search.returncode == 0
     assert json.loads(search.stdout.decode("utf-8"))["hits"][0]["doc"] == "数字金融案例.txt"
+
+
+def test_an_uploaded_name_with_lone_surrogates_is_saved_and_indexed(tmp_path, capsys, embedder):
+    """A browser's name is a str; one with unpaired surrogates (no UTF-8 form) still makes a file."""
+    from ingest.uploads import save_upload
+
+    path, created = save_upload(tmp_path / "corpus" / "uploads", "数字\udcff金融\ud800案例.txt", SYNTHETIC_TRADITIONAL.encode("utf-8"))
+    assert created and path.name == "数字金融案例.txt"
+    code, out, _ = run(capsys, tmp_path / "corpus", "--index", tmp_path / "idx")
+    assert code == 0 and out.startswith("indexed  uploads/数字金融案例.txt: ")
