@@ -137,3 +137,20 @@ def test_a_file_that_parses_but_disagrees_with_the_manifest_is_damaged(built, ma
     os.truncate(path, manifest["files"]["sentence_offsets.npy"]["size"])  # same size again, content short
     with pytest.raises(IndexDamaged, match="sentence_offsets.npy"):
         open_index(index, fake.name, matcher)
+
+
+def test_an_index_of_the_previous_format_is_rebuilt_and_its_files_removed(built, capsys, fake):
+    """Format 1 kept its files beside manifest.json; `--if-stale` rebuilds it into a version."""
+    corpus, index = built
+    folder = version_folder(index)
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    for path in folder.iterdir():
+        path.rename(index / path.name)
+    folder.rmdir()
+    old = {k: v for k, v in manifest.items() if k not in ("version", "files", "checksum")}
+    (index / "manifest.json").write_text(json.dumps({**old, "format": 1}), encoding="utf-8")
+    code, out, err = run(qa_cli.main, capsys, "search", "農村小微企業貸款", "--index", index)
+    assert code == 1 and "has format 1, this version reads 2; rebuild it" in err
+    assert run(ingest_cli.main, capsys, corpus, "--index", index, "--if-stale")[0] == 0
+    assert sorted(p.name for p in index.iterdir()) == sorted(["manifest.json", version_folder(index).name])
+    assert run(ingest_cli.main, capsys, "--verify", "--index", index)[0] == 0
