@@ -139,7 +139,7 @@ def ingest(
 
         documents: list[Document] = []
         chunks: list[Chunk] = []
-        notes: dict[str, FileName] = {}
+        named: dict[str, FileName] = {}
         for name, (root, file) in files:
             read = _read(name, root, file, tagger, settings)
             if isinstance(read, FileResult):
@@ -147,12 +147,12 @@ def ingest(
                 continue
             documents.append(read[0])
             chunks.extend(read[1])
-            notes[read[0].doc] = name
+            named[read[0].doc] = name
         if not documents:
             return IngestResult(files=tuple(results), build=None)
 
         build = build_index(documents, chunks, load_embedder(batch=batch), matcher, chunking, index_dir, sources, progress)
         for document in documents:
             count = sum(1 for c in chunks if c.doc == document.doc)
-            report(FileResult(document.doc, "indexed", _noted(f"{count} chunks, {describe(document)}", notes[document.doc])))
+            report(FileResult(document.doc, "indexed", _noted(f"{count} chunks, {describe(document)}", named[document.doc])))
         return IngestResult(files=tuple(results), build=build, changes=_changes(previous, documents), damage=damage.what if damage else "")
