@@ -37,12 +37,14 @@ while not stop.exists():
     try:
         index = open_index(index_dir, configured_model(), matcher)
         try:
-            assert sorted(index.manifest["documents"]) in allowed, sorted(index.manifest["documents"])
-            assert len(index.chunks) == index.manifest["chunks"] == index.vectors.shape[0]
+            documents = sorted(index.manifest["documents"])
+            assert documents in allowed, f"documents {documents}"
+            sizes = (len(index.chunks), index.manifest["chunks"], index.vectors.shape[0], index.dense.ntotal)
+            assert len(set(sizes)) == 1, f"sizes {sizes}"
             hits = Retriever(index, embedder, matcher).search("農村小微企業的貸款多久完成審批？", k=3)
-            assert len(hits) == 3 and "三分鐘內完成審批" in hits[0].chunk.text
+            assert len(hits) == 3, f"{len(hits)} hits"
             for hit in hits:  # every passage is verbatim source text
-                assert texts[hit.chunk.doc][hit.chunk.start : hit.chunk.end] == hit.chunk.text
+                assert texts[hit.chunk.doc][hit.chunk.start : hit.chunk.end] == hit.chunk.text, f"not verbatim: {hit.chunk.id}"
             versions.add(index.manifest["version"])
             ok += 1
         finally:
@@ -101,9 +103,9 @@ def test_kill_9_at_random_points_while_searching(tmp_path, matcher):
     searcher = subprocess.Popen(
         [sys.executable, "-c", SEARCHER, str(index), str(stop), *map(str, corpora)], cwd=REPO, stdout=subprocess.PIPE, text=True
     )
-    rng, outcomes, deadline = random.Random(20261127), [], time.monotonic() + 480
+    rng, outcomes, deadline = random.Random(20261127), [], time.monotonic() + 300
     try:
-        for run in range(30):
+        for run in range(24):
             if time.monotonic() > deadline and run >= 12:
                 break
             process = _ingest(corpora[run % 2], index)
