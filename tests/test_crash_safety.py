@@ -1,8 +1,10 @@
-"""Crash safety of index commits: a real `python -m ingest` killed with SIGKILL at random points
-while another process searches in a loop (slow, real model), and the commit protocol's steps
+"""Crash safety of index commits: a real `python -m ingest` (with its embedding workers) killed
+with SIGKILL at random points while another process searches in a loop (slow, real model), and the commit protocol's steps
 failing one by one (fast, fake embedder). SYNTHETIC corpus."""
 import json
+import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -66,8 +68,10 @@ def _corpora(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _ingest(corpus: Path, index: Path) -> subprocess.Popen:
+    """A real ingest in its own process group: killing the group kills its embedding workers too."""
     return subprocess.Popen(
-        [sys.executable, "-m", "ingest", str(corpus), "--index", str(index)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "ingest", str(corpus), "--index", str(index)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
 
 
@@ -113,7 +117,7 @@ def test_kill_9_at_random_points_while_searching(tmp_path, matcher):
                 process.wait(timeout=rng.uniform(0.5 * writing, 1.1 * total))  # biased towards writing and committing
                 outcomes.append("finished")
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 outcomes.append("killed")
             _usable(index, matcher, corpora)  # at once, without any repair
