@@ -148,9 +148,9 @@ def show_comparison(library: CaseLibrary, cases: list[str], script: str) -> None
         st.info("None of these cases has 創新背景 / 實施路徑 / 應用成效 sections to line up.")
 
 
-def chat_model(base_url: str, model: str, api_key: str):
+def chat_model(base_url: str, model: str, typed_key: str):
     """The LLM for this session, or None for offline answers. Kept in the session only."""
-    settings = LlmSettings.from_env({"LLM_BASE_URL": base_url, "LLM_MODEL": model, "LLM_API_KEY": api_key})
+    settings = LlmSettings.for_visitor(base_url, model, typed_key)
     if settings is None:
         return None
     from qa.llm import OpenAIChat  # LangChain loads only when an LLM is configured
@@ -204,7 +204,7 @@ with st.sidebar:
         model = st.text_input("Model", value=os.environ.get("LLM_MODEL", ""), placeholder="deepseek-chat")
         typed_key = st.text_input("API key", type="password", help="Kept in this session's memory only; never saved or logged.")
     try:
-        chat = chat_model(base_url.strip(), model.strip(), typed_key or os.environ.get("LLM_API_KEY", ""))
+        chat = chat_model(base_url, model, typed_key)
     except LlmError as exc:
         st.error(str(exc))
         chat = None

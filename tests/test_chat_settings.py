@@ -27,3 +27,14 @@ def test_failures_never_echo_the_key():
     with pytest.raises(LlmError) as failure:
         list(OpenAIChat(settings).stream(Prompt(system="s", user="u")))
     assert "sk-secret" not in str(failure.value) and "'m' failed" in str(failure.value)
+
+
+OPERATOR = {"LLM_BASE_URL": "https://llm.example.org/v1", "LLM_MODEL": "m", "LLM_API_KEY": "sk-operator"}
+
+
+def test_the_operators_key_goes_only_with_the_operators_url():
+    assert LlmSettings.for_visitor("https://llm.example.org/v1/", "m", "", OPERATOR).api_key == "sk-operator"
+    assert LlmSettings.for_visitor("http://attacker.example/v1", "m", "", OPERATOR).api_key == ""
+    assert LlmSettings.for_visitor("https://llm.example.org/v1.attacker.example", "m", "", OPERATOR).api_key == ""
+    assert LlmSettings.for_visitor("http://attacker.example/v1", "m", "sk-visitor", OPERATOR).api_key == "sk-visitor"
+    assert LlmSettings.for_visitor("", "", "", OPERATOR) is None
