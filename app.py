@@ -75,11 +75,11 @@ def highlighted(text: str, span: tuple[int, int] | None, script: str) -> str:
 def show_answer(answer: Answer, number: int, retriever: Retriever, script: str) -> None:
     st.markdown(escape_markdown(in_script(answer.text, script)))
     if answer.notice:
-        st.warning(answer.notice, icon="⚠️")
+        st.warning(escape_markdown(answer.notice), icon="⚠️")
     for sentence in answer.flagged:
-        st.warning(f"Not supported by its cited source: {sentence}")
+        st.warning(f"Not supported by its cited source: {escape_markdown(sentence)}")
     mode = "offline · quotes from the sources" if answer.mode == "extractive" else "LLM · checked against its sources"
-    st.caption(mode + (f" · searched as: {answer.standalone_question}" if answer.standalone_question else ""))
+    st.caption(mode + (f" · searched as: {escape_markdown(answer.standalone_question)}" if answer.standalone_question else ""))
     if not answer.citations:
         return
     chosen = st.radio(
@@ -162,7 +162,7 @@ index_dir = str(default_index_dir())
 try:
     retriever = load_retriever(index_dir)
 except (IndexUnavailable, EmbedderError) as exc:
-    st.error(str(exc))
+    st.error(escape_markdown(str(exc)))
     st.info("Add documents to the corpus folder and run `make run` (or `python -m ingest corpus`).")
     st.stop()
 
@@ -173,7 +173,7 @@ with st.sidebar:
     st.header("Index")
     documents = manifest["documents"]
     st.write(f"{len(documents)} document{'s' if len(documents) != 1 else ''} · {manifest['chunks']} passages")
-    st.caption(f"Model {manifest['embedding_model']} · built {manifest['built_at']} · corpus folder `{CORPUS_DIR}`")
+    st.caption(escape_markdown(f"Model {manifest['embedding_model']} · built {manifest['built_at']} · corpus folder {CORPUS_DIR}"))
 
     st.header("Search")
     top_k = st.slider("Sources per answer", 1, 10, 5)
@@ -196,7 +196,7 @@ with st.sidebar:
         themes=frozenset(chosen_tags.get("theme", ())), scenarios=frozenset(chosen_tags.get("scenario", ())),
     )
     if filters and retriever.rows(filters.accepts).size == 0:
-        st.warning(f"No passages match the filters ({filters.describe()}): clear one to see results.")
+        st.warning(f"No passages match the filters ({escape_markdown(filters.describe())}): clear one to see results.")
 
     with st.expander("LLM (optional)"):
         st.caption("Any OpenAI-compatible server. Empty: offline answers quoted from the sources.")
@@ -206,9 +206,9 @@ with st.sidebar:
     try:
         chat = chat_model(base_url, model, typed_key)
     except LlmError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
         chat = None
-    st.caption(f"Answers: LLM · {chat.name}" if chat else "Answers: offline, quoted from the sources")
+    st.caption(f"Answers: LLM · {escape_markdown(chat.name)}" if chat else "Answers: offline, quoted from the sources")
 
     st.header("Add documents")
     uploads = st.file_uploader(
@@ -217,7 +217,7 @@ with st.sidebar:
     if st.button("Add and index", disabled=not uploads, type="primary"):
         for upload in uploads:
             path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
-            st.caption(f"{'Saved' if created else 'Already in the corpus'}: {path.relative_to(CORPUS_DIR)}")
+            st.caption(f"{'Saved' if created else 'Already in the corpus'}: {escape_markdown(str(path.relative_to(CORPUS_DIR)))}")
         bar = st.progress(0.0, text="Reading files…")
         try:
             result = ingest(
@@ -225,16 +225,16 @@ with st.sidebar:
                 progress=lambda done, total: bar.progress(done / total if total else 1.0, text=f"Embedding {done}/{total} new passages"),
             )
         except (IndexBusy, EmbedderError) as exc:
-            st.error(f"{exc}. The current index keeps answering.")
+            st.error(f"{escape_markdown(str(exc))}. The current index keeps answering.")
         else:
             bar.progress(1.0, text="Done")
             for file in result.files:
-                {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](f"{file.name}: {file.detail}")
+                {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](escape_markdown(f"{file.name}: {file.detail}"))
             if result.build is None:
                 st.error("Nothing could be indexed; the current index keeps answering.")
             else:
                 load_retriever.clear()
-                st.toast(f"Index updated: {result.changes}")
+                st.toast(f"Index updated: {escape_markdown(str(result.changes))}")
 
     st.header("Conversation")
     if st.session_state.history:
@@ -283,7 +283,7 @@ with ask_tab:
                     placeholder.markdown(escape_markdown(in_script(text, script)))
                 elif isinstance(event, Restart):
                     text = ""
-                    st.warning(event.notice, icon="⚠️")
+                    st.warning(escape_markdown(event.notice), icon="⚠️")
                 else:
                     st.session_state.history.append(event)
         st.rerun()
@@ -310,13 +310,13 @@ with lesson_tab:
     topic = st.text_input("Lesson topic", placeholder="例如：數字金融如何支持小微企業融資")
     passages = st.slider("Key passages", 3, 12, LessonSettings.passages)
     if st.button("Build lesson pack", type="primary", disabled=not topic.strip()):
-        with st.spinner("Collecting passages" + (f" and asking {chat.name}…" if chat else "…")):
+        with st.spinner("Collecting passages" + (f" and asking {escape_markdown(chat.name)}…" if chat else "…")):
             st.session_state.lesson = LessonBuilder(retriever, chat, LessonSettings(passages=passages)).build(topic.strip(), filters)
     pack = st.session_state.get("lesson")
     if pack is not None:
-        st.subheader(pack.topic)
+        st.subheader(escape_markdown(pack.topic))
         if pack.notice:
-            st.info(pack.notice)
+            st.info(escape_markdown(pack.notice))
         if pack.passages:
             stamp = time.strftime("%Y-%m-%d %H:%M")
             left, right = st.columns(2)
@@ -327,7 +327,7 @@ with lesson_tab:
             )
             st.markdown("**Key terms** · " + escape_markdown("、".join(in_script(t, script) for t in pack.terms)))
             if pack.plan:
-                st.caption(f"Outline and discussion questions by {pack.model}; [n] refers to the passages below.")
+                st.caption(f"Outline and discussion questions by {escape_markdown(pack.model)}; [n] refers to the passages below.")
                 st.markdown(outline_markdown(in_script(pack.plan, script)))
             st.markdown("**Key passages**")
             for n, hit in enumerate(pack.passages, start=1):

@@ -15,7 +15,7 @@ DisplayScript = Literal["original", "simplified", "traditional"]
 DISPLAY_SCRIPTS: tuple[DisplayScript, ...] = ("original", "simplified", "traditional")
 _CONFIGS = {"simplified": "t2s", "traditional": "s2t"}
 # Every character CommonMark or Streamlit's Markdown gives a meaning to.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-=.!|~<>$:&])")
 
 
 @lru_cache(maxsize=None)

@@ -88,7 +88,7 @@ _AUTOLINK_LITERAL = re.compile(r"(?<!\\)(?:https?://|www\.)", re.IGNORECASE)
 def rendered_links(app) -> list[str]:
     """Every Markdown-rendered string on the page that would become a link, an image or HTML."""
     values = [e.value for kind in ("markdown", "caption", "warning", "info", "error", "success", "subheader", "toast") for e in app.get(kind)]
-    return [v for v in values if re.search(r"<a |<img|<[a-z]", _MARKDOWN.render(v)) or _AUTOLINK_LITERAL.search(v)]
+    return [v for v in values if re.search(r"<a |<img", _MARKDOWN.render(v)) or _AUTOLINK_LITERAL.search(v)]
 
 
 def planting(messages):
