@@ -19,7 +19,8 @@ from index.records import Chunk
 from index.store import IndexBusy, IndexUnavailable, default_index_dir
 from ingest.formats import SUFFIXES
 from ingest.pipeline import ingest
-from ingest.uploads import save_upload
+from ingest.errors import IngestError
+from ingest.uploads import remove_refused, save_upload
 from qa.answer import Answer, Restart, TextDelta, Turn
 from qa.assistant import Assistant, AssistantSettings
 from qa.cases import ROLE_LABELS, CaseLibrary
@@ -215,8 +216,14 @@ with st.sidebar:
         "PDF, Word, EPUB, HTML, TXT or Markdown", type=sorted(s.lstrip(".") for s in SUFFIXES), accept_multiple_files=True
     )
     if st.button("Add and index", disabled=not uploads, type="primary"):
+        saved = []
         for upload in uploads:
-            path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
+            try:
+                path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
+            except IngestError as exc:
+                st.error(escape_markdown(str(exc)))
+                continue
+            saved.append(path)
             st.caption(f"{'Saved' if created else 'Already in the corpus'}: {escape_markdown(str(path.relative_to(CORPUS_DIR)))}")
         bar = st.progress(0.0, text="Reading files…")
         try:
@@ -230,6 +237,9 @@ with st.sidebar:
             bar.progress(1.0, text="Done")
             for file in result.files:
                 {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](escape_markdown(f"{file.name}: {file.detail}"))
+            removed = remove_refused(saved, CORPUS_DIR, [f.name for f in result.files if f.status != "indexed"])
+            if removed:
+                st.info(f"Removed from the corpus (it cannot be indexed): {escape_markdown(', '.join(p.name for p in removed))}")
             if result.build is None:
                 st.error("Nothing could be indexed; the current index keeps answering.")
             else:

@@ -12,7 +12,7 @@ import pytest
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from .conftest import REPO
+from .conftest import REPO, shown
 from .stub_llm import stub_llm
 
 pytestmark = pytest.mark.slow
@@ -114,3 +114,17 @@ def test_planted_links_and_images_in_model_and_server_text_stay_text(start):
         next(b for b in app.button if b.label == "Build lesson pack").click().run()
         assert not app.exception and any("click" in i.value for i in app.info)  # the server's error text …
         assert rendered_links(app) == []  # … as text
+
+
+def test_uploads_over_the_cap_are_not_saved_and_refused_ones_are_removed(start, library):
+    app = start()
+    app.sidebar.get("file_uploader")[0].set_value([
+        ("huge.txt", b"x" * (50 * 2**20 + 1), "text/plain"),
+        ("broken.txt", b"\x00\x01binary\x00" * 20, "text/plain"),
+    ]).run()
+    next(b for b in app.sidebar.button if b.label == "Add and index").click().run()
+    assert not app.exception
+    uploads = library / "corpus" / "uploads"
+    assert not (uploads / "huge.txt").exists() and any("huge.txt: larger than the 50 MB limit" in shown(e.value) for e in app.sidebar.error)
+    assert any("broken.txt" in shown(e.value) and "binary" in e.value for e in app.sidebar.error)
+    assert not (uploads / "broken.txt").exists() and any("Removed from the corpus" in i.value and "broken.txt" in shown(i.value) for i in app.sidebar.info)
