@@ -26,7 +26,7 @@ from qa.assistant import Assistant, AssistantSettings
 from qa.cases import ROLE_LABELS, CaseLibrary
 from qa.chat import LlmError, LlmSettings
 from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, outline_markdown, reference, supporting_span, tag_label
-from qa.export import conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
+from qa.export import ExportError, conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
 from qa.lesson import LessonBuilder, LessonSettings
 from qa.retrieve import Retriever, open_retriever
@@ -149,6 +149,16 @@ def show_comparison(library: CaseLibrary, cases: list[str], script: str) -> None
         st.info("None of these cases has 創新背景 / 實施路徑 / 應用成效 sections to line up.")
 
 
+def word_button(container, label: str, build, file_name: str, **options) -> None:
+    """A download button for the Word file `build()` makes, or, if it cannot be made, why."""
+    try:
+        data = build()
+    except ExportError as exc:
+        container.error(escape_markdown(str(exc)))
+    else:
+        container.download_button(label, data, file_name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", **options)
+
+
 def chat_model(base_url: str, model: str, typed_key: str):
     """The LLM for this session, or None for offline answers. Kept in the session only."""
     settings = LlmSettings.for_visitor(base_url, model, typed_key)
@@ -250,10 +260,7 @@ with st.sidebar:
     if st.session_state.history:
         stamp = time.strftime("%Y-%m-%d %H:%M")
         st.download_button("Export Markdown", conversation_markdown(st.session_state.history, stamp), "casebook-conversation.md", "text/markdown")
-        st.download_button(
-            "Export Word", conversation_docx(st.session_state.history, stamp), "casebook-conversation.docx",
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        )
+        word_button(st, "Export Word", lambda: conversation_docx(st.session_state.history, stamp), "casebook-conversation.docx")
     if st.button("Clear conversation"):
         st.session_state.history = []
         st.rerun()
@@ -331,10 +338,7 @@ with lesson_tab:
             stamp = time.strftime("%Y-%m-%d %H:%M")
             left, right = st.columns(2)
             left.download_button("Download lesson (Markdown)", lesson_markdown(pack, stamp), "casebook-lesson.md", "text/markdown", use_container_width=True)
-            right.download_button(
-                "Download lesson (Word)", lesson_docx(pack, stamp), "casebook-lesson.docx",
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document", use_container_width=True,
-            )
+            word_button(right, "Download lesson (Word)", lambda: lesson_docx(pack, stamp), "casebook-lesson.docx", use_container_width=True)
             st.markdown("**Key terms** · " + escape_markdown("、".join(in_script(t, script) for t in pack.terms)))
             if pack.plan:
                 st.caption(f"Outline and discussion questions by {escape_markdown(pack.model)}; [n] refers to the passages below.")

@@ -1,15 +1,47 @@
 """Exports for a lesson: a conversation, and a lesson pack, as Markdown and as Word; every
-passage quoted verbatim with its full reference."""
+passage quoted verbatim with its full reference.
+
+Word (XML) cannot hold most control characters that plain-text sources keep (form feed,
+vertical tab, NUL): they are dropped from the Word file only; the index and the page keep the
+verbatim text. Any failure to build a Word file is an `ExportError`, for a message beside
+the button.
+"""
 from __future__ import annotations
 
 import io
+import re
 from typing import Sequence
 
 from .answer import Answer
 from .display import reference
 from .lesson import LessonPack
 
+# Characters XML 1.0 does not allow (lxml refuses them).
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
 TITLE = "數字金融創新案例 · 問答摘錄"
+
+
+class ExportError(Exception):
+    """A Word file could not be built; the message says why."""
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def _saved(build, *args) -> bytes:
+    """The .docx bytes of `build(document, *args)`, or ExportError."""
+    from docx import Document
+
+    try:
+        document = Document()
+        build(document, *args)
+        buffer = io.BytesIO()
+        document.save(buffer)
+    except Exception as exc:  # python-docx and lxml raise many types; all mean "no file"
+        raise ExportError(f"the Word file could not be built ({type(exc).__name__}: {exc})") from exc
+    return buffer.getvalue()
 LESSON_TITLE = "數字金融創新案例 · 教學資料包"
 
 
@@ -28,25 +60,24 @@ def conversation_markdown(answers: Sequence[Answer], exported_at: str) -> str:
 
 
 def conversation_docx(answers: Sequence[Answer], exported_at: str) -> bytes:
-    from docx import Document
+    """Raises ExportError."""
+    return _saved(_conversation, answers, exported_at)
 
-    document = Document()
+
+def _conversation(document, answers: Sequence[Answer], exported_at: str) -> None:
     document.add_heading(TITLE, level=0)
     document.add_paragraph(f"Exported {exported_at}.")
     for number, answer in enumerate(answers, start=1):
-        document.add_heading(f"{number}. {answer.question}", level=1)
+        document.add_heading(_xml(f"{number}. {answer.question}"), level=1)
         for line in answer.text.splitlines():
-            document.add_paragraph(line)
+            document.add_paragraph(_xml(line))
         if answer.notice:
-            document.add_paragraph().add_run(f"Note: {answer.notice}").italic = True
+            document.add_paragraph().add_run(_xml(f"Note: {answer.notice}")).italic = True
         if answer.citations:
             document.add_heading("Sources", level=2)
         for citation in answer.citations:
-            document.add_paragraph(f"[{citation.n}] {reference(citation.chunk)}")
-            document.add_paragraph(citation.chunk.text, style="Intense Quote")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+            document.add_paragraph(_xml(f"[{citation.n}] {reference(citation.chunk)}"))
+            document.add_paragraph(_xml(citation.chunk.text), style="Intense Quote")
 
 
 def _lesson_header(pack: LessonPack, exported_at: str) -> list[str]:
@@ -70,20 +101,22 @@ def lesson_markdown(pack: LessonPack, exported_at: str) -> str:
 
 
 def lesson_docx(pack: LessonPack, exported_at: str) -> bytes:
-    from docx import Document
+    """Raises ExportError."""
+    return _saved(_lesson, pack, exported_at)
 
-    document = Document()
-    document.add_heading(f"{LESSON_TITLE}：{pack.topic}", level=0)
+
+def _lesson(document, pack: LessonPack, exported_at: str) -> None:
+    document.add_heading(_xml(f"{LESSON_TITLE}：{pack.topic}"), level=0)
     for line in _lesson_header(pack, exported_at):
-        document.add_paragraph(line)
+        document.add_paragraph(_xml(line))
     if pack.notice:
-        document.add_paragraph().add_run(f"Note: {pack.notice}").italic = True
+        document.add_paragraph().add_run(_xml(f"Note: {pack.notice}")).italic = True
     if pack.terms:
         document.add_heading("Key terms", level=1)
-        document.add_paragraph("、".join(pack.terms))
+        document.add_paragraph(_xml("、".join(pack.terms)))
     if pack.plan:
-        document.add_heading(f"Outline and discussion questions (written by {pack.model})", level=1)
-        for line in pack.plan.splitlines():
+        document.add_heading(_xml(f"Outline and discussion questions (written by {pack.model})"), level=1)
+        for line in _xml(pack.plan).splitlines():
             if line.startswith("#"):
                 document.add_heading(line.lstrip("# ").strip(), level=2)
             elif line.lstrip().startswith(("- ", "* ")):
@@ -92,8 +125,5 @@ def lesson_docx(pack: LessonPack, exported_at: str) -> bytes:
                 document.add_paragraph(line)
     document.add_heading("Key passages", level=1)
     for n, hit in enumerate(pack.passages, start=1):
-        document.add_paragraph(f"[{n}] {reference(hit.chunk)}")
-        document.add_paragraph(hit.chunk.text, style="Intense Quote")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+        document.add_paragraph(_xml(f"[{n}] {reference(hit.chunk)}"))
+        document.add_paragraph(_xml(hit.chunk.text), style="Intense Quote")

@@ -116,6 +116,26 @@ def test_planted_links_and_images_in_model_and_server_text_stay_text(start):
         assert rendered_links(app) == []  # … as text
 
 
+def test_a_cited_passage_with_control_characters_exports_to_word(start):
+    app = start()
+    app.chat_input[0].set_value("某銀行為老年客戶提供什麼線上服務？").run()
+    assert not app.exception and any("control_synthetic.txt" in c.value for c in app.code)
+    assert "Export Word" in [b.label for b in app.sidebar.get("download_button")]
+
+
+def test_a_failing_word_export_is_a_message_beside_the_button(start, monkeypatch):
+    import docx
+
+    def broken():
+        raise ValueError("planted failure")
+
+    monkeypatch.setattr(docx, "Document", broken)
+    app = start()
+    app.chat_input[0].set_value(QUESTION).run()
+    assert not app.exception
+    assert "Export Markdown" in [b.label for b in app.sidebar.get("download_button")]
+    assert any("could not be built" in e.value and "planted failure" in e.value for e in app.sidebar.error)
+
 def test_uploads_over_the_cap_are_not_saved_and_refused_ones_are_removed(start, library):
     app = start()
     app.sidebar.get("file_uploader")[0].set_value([
