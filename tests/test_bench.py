@@ -83,7 +83,9 @@ def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path,
     assert big.chunks[: len(chunks)] == real.chunks
     assert all("synthetic" in c.text for c in big.chunks[len(chunks):])
     hits = Retriever(big, fake_embedder, matcher).search("農村小微企業的貸款審批", k=5)
-    assert len(hits) == 5 and json.dumps([h.to_json() for h in hits], ensure_ascii=False)
+    rows = json.loads(json.dumps([h.to_json() for h in hits], ensure_ascii=False))  # the `qa search --json` hits
+    assert len(rows) == 5 and [r["chunk_id"] for r in rows] == [h.chunk.id for h in hits]
+    assert all(r["text"] == h.chunk.text and r["rank"] == h.rank for r, h in zip(rows, hits, strict=True))
 
 
 @pytest.mark.slow
