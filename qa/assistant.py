@@ -21,6 +21,7 @@ from . import extractive, verify
 from .answer import Answer, Citation, Restart, TextDelta, Turn
 from .chat import ChatModel, LlmError, LlmSettings
 from .evidence import EvidenceFinder, EvidenceSettings, Sentence
+from .facts import FactCheck
 from .filters import Filters
 from .followup import FollowupRule
 from .language import PHRASES, Script, ScriptDetector
@@ -53,6 +54,7 @@ class Assistant:
         self.chat = chat
         self._settings = settings
         self._evidence = EvidenceFinder(retriever, evidence)
+        self._facts = FactCheck(retriever.matcher)
         self._prompts = prompts or Prompts()
         self._followups = followups
         self._detector = ScriptDetector()
@@ -112,7 +114,7 @@ class Assistant:
         except LlmError:
             yield from self._fall_back(question, script, quotes, phrases.llm_failed, extra)
             return
-        checked = verify.check("".join(pieces), hits, self._evidence.supports, self._evidence.best_support, phrases.unsupported)
+        checked = verify.check("".join(pieces), hits, self._evidence.supports, self._evidence.best_support, phrases.unsupported, self._facts.agrees)
         if not checked.cited:
             yield from self._fall_back(question, script, quotes, phrases.llm_uncited, extra)
             return
