@@ -49,6 +49,13 @@ def load_retriever(index_dir: str) -> Retriever:
     return open_retriever(Path(index_dir))
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)  # an older index version is let go
+def load_assistant(index_dir: str, built_at: str, _retriever: Retriever) -> Assistant:
+    """What answering needs per index (its chunk maps, prompts, checks), built once per index
+    version and shared by every session; each question takes a light copy (`for_session`)."""
+    return Assistant(_retriever)
+
+
 @st.cache_resource(show_spinner="Reading the cases…")
 def load_cases(index_dir: str, built_at: str, _retriever: Retriever) -> CaseLibrary:
     return CaseLibrary(_retriever)
@@ -287,7 +294,7 @@ with ask_tab:
 
     question = st.chat_input("例如：数字信贷如何缓解小微企业的资金压力？") or picked
     if question:
-        assistant = Assistant(retriever, chat, AssistantSettings(passages=top_k))
+        assistant = load_assistant(index_dir, manifest["built_at"], retriever).for_session(chat, AssistantSettings(passages=top_k))
         history = [Turn(a.question, a.text) for a in st.session_state.history]
         with st.chat_message("user"):
             st.text(question)

@@ -12,6 +12,7 @@ comes and the final `Answer` last; `ask` returns only the `Answer`.
 """
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,13 @@ class Assistant:
         self._prompts = prompts or Prompts()
         self._followups = followups
         self._detector = ScriptDetector()
+
+    def for_session(self, chat: ChatModel | None, settings: AssistantSettings) -> Assistant:
+        """This assistant with another chat model and settings, sharing what is built per
+        index (evidence maps, prompts, checks): cheap, for one question of one app session."""
+        session = copy.copy(self)
+        session.chat, session._settings = chat, settings
+        return session
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
         for event in self.stream(question, history, filters):
