@@ -21,13 +21,14 @@ import argparse
 import json
 import re
 import resource
+import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .speed import percentile
+from .speed import BenchError, percentile
 
 REPO = Path(__file__).resolve().parent.parent
 # Questions over the default corpus (the book's blurb and preface). A follow-up always comes
@@ -137,6 +138,16 @@ def run_sessions(index_dir: Path, corpus: Path, settings: LoadSettings = LoadSet
         "errors": [e for r in results for e in r.errors] + ([f"{missing} questions unanswered"] if missing else []),
         "invalid_citations": [p for r in results for p in r.invalid],
     }
+
+
+def measure_load(index_dir: Path, corpus: Path, settings: LoadSettings = LoadSettings()) -> dict:
+    """`run_sessions` in a fresh Python, so that its peak memory is the sessions' own."""
+    command = [sys.executable, "-m", "bench.load", "--index", str(index_dir), "--corpus", str(corpus),
+               "--sessions", str(settings.sessions), "--questions", str(settings.questions), "--json"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=settings.timeout_s + 300)
+    if not done.stdout.strip():
+        raise BenchError(f"the load run failed: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,7 +92,7 @@ def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path,
 @pytest.mark.skipif(not SCORE_PY.exists(), reason="the shared dev set is not beside this checkout")
 def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--json", "--sizes", "100", "--repeats", "1", "--ingest-repeats", "1",
+        [sys.executable, "-m", "bench", "--json", "--sizes", "100", "--repeats", "1", "--ingest-repeats", "1", "--load-sessions", "2",
          "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
@@ -104,4 +104,7 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert set(speed["search_p50_ms"]) == set(speed["search_p95_ms"]) == {"100"}
     assert speed["ingest_passages_per_s"] > 0 and speed["query_embed_p50_ms"] > 0 and speed["rss_mb"] > 0
     assert speed["app_first_render_s"] > 0 and speed["ingest"]["engine_min_cosine"] >= 0.999
-    assert "## Goals" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    load = results["load"]
+    assert load["answers"] == 10 and load["errors"] == load["invalid_citations"] == [] and load["answer_p95_s"] >= load["answer_p50_s"] > 0
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "## Goals" in report and "## Many users at once" in report
