@@ -13,7 +13,7 @@ import re
 from typing import Sequence
 
 from .answer import Answer
-from .display import reference
+from .display import escape_markdown, outline_markdown, reference
 from .lesson import LessonPack
 
 # Characters XML 1.0 does not allow (lxml refuses them).
@@ -45,17 +45,23 @@ def _saved(build, *args) -> bytes:
 LESSON_TITLE = "數字金融創新案例 · 教學資料包"
 
 
+def _quote(text: str) -> list[str]:
+    return ["> " + escape_markdown(line) for line in text.splitlines()]
+
+
 def conversation_markdown(answers: Sequence[Answer], exported_at: str) -> str:
+    """Every text from a document, a model or a server escaped: a Markdown viewer shows it as
+    written, and a planted link or image stays text."""
     lines = [f"# {TITLE}", "", f"Exported {exported_at}.", ""]
     for number, answer in enumerate(answers, start=1):
-        lines += [f"## {number}. {answer.question}", "", answer.text, ""]
+        lines += [f"## {number}. {escape_markdown(answer.question)}", "", escape_markdown(answer.text), ""]
         if answer.notice:
-            lines += [f"> Note: {answer.notice}", ""]
+            lines += [f"> Note: {escape_markdown(answer.notice)}", ""]
         if answer.citations:
             lines += ["**Sources**", ""]
         for citation in answer.citations:
-            lines += [f"[{citation.n}] {reference(citation.chunk)}", ""]
-            lines += ["> " + line for line in citation.chunk.text.splitlines()] + [""]
+            lines += [f"\\[{citation.n}\\] {escape_markdown(reference(citation.chunk))}", ""]
+            lines += _quote(citation.chunk.text) + [""]
     return "\n".join(lines)
 
 
@@ -86,17 +92,18 @@ def _lesson_header(pack: LessonPack, exported_at: str) -> list[str]:
 
 
 def lesson_markdown(pack: LessonPack, exported_at: str) -> str:
-    lines = [f"# {LESSON_TITLE}：{pack.topic}", "", *_lesson_header(pack, exported_at), ""]
+    """Escaped like `conversation_markdown`; the outline keeps its headings and bullets."""
+    lines = [f"# {LESSON_TITLE}：{escape_markdown(pack.topic)}", "", *map(escape_markdown, _lesson_header(pack, exported_at)), ""]
     if pack.notice:
-        lines += [f"> Note: {pack.notice}", ""]
+        lines += [f"> Note: {escape_markdown(pack.notice)}", ""]
     if pack.terms:
-        lines += ["## Key terms", "", "、".join(pack.terms), ""]
+        lines += ["## Key terms", "", escape_markdown("、".join(pack.terms)), ""]
     if pack.plan:
-        lines += [f"## Outline and discussion questions (written by {pack.model}, citing the passages below)", "", pack.plan, ""]
+        lines += [f"## Outline and discussion questions (written by {escape_markdown(pack.model)}, citing the passages below)", "", outline_markdown(pack.plan), ""]
     lines += ["## Key passages", ""]
     for n, hit in enumerate(pack.passages, start=1):
-        lines += [f"[{n}] {reference(hit.chunk)}", ""]
-        lines += ["> " + line for line in hit.chunk.text.splitlines()] + [""]
+        lines += [f"\\[{n}\\] {escape_markdown(reference(hit.chunk))}", ""]
+        lines += _quote(hit.chunk.text) + [""]
     return "\n".join(lines)
 
 
