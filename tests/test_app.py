@@ -102,7 +102,7 @@ def test_broken_llm_url_falls_back_to_quotes_with_a_notice(app):
     llm_inputs = app.sidebar.text_input
     llm_inputs[0].set_value("http://127.0.0.1:9/v1")
     llm_inputs[1].set_value("any-model").run()
-    assert "Answers: LLM · any-model" in " ".join(c.value for c in app.sidebar.caption)
+    assert "Answers: LLM · any-model" in " ".join(shown(c.value) for c in app.sidebar.caption)
     app.chat_input[0].set_value(QUESTION).run()
     assert not app.exception
     assert app.warning and "綠色消費的普及" in markdown_text(app)
