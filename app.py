@@ -16,7 +16,7 @@ import streamlit as st
 
 from index.embedder import EmbedderError
 from index.records import Chunk
-from index.store import IndexBusy, IndexUnavailable, default_index_dir
+from index.store import IndexBusy, IndexDamaged, IndexUnavailable, default_index_dir
 from ingest.formats import SUFFIXES
 from ingest.pipeline import ingest
 from ingest.errors import IngestError
@@ -50,7 +50,7 @@ def load_retriever(index_dir: str) -> Retriever:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)  # an older index version is let go
-def load_assistant(index_dir: str, built_at: str, _retriever: Retriever) -> Assistant:
+def load_assistant(index_dir: str, version: str, _retriever: Retriever) -> Assistant:
     """What answering needs per index (its chunk maps, prompts, checks), built once per index
     version and shared by every session; each question takes a light copy (`for_session`)."""
     return Assistant(_retriever)
@@ -176,9 +176,24 @@ def chat_model(base_url: str, model: str, typed_key: str):
     return OpenAIChat(settings)
 
 
+def rebuilt_retriever(index_dir: str, damage: IndexDamaged) -> Retriever:
+    """Rebuild a damaged index from the corpus folder, saying so while it runs (the intact
+    embeddings are reused); raises what stops it."""
+    st.warning(f"The index is damaged ({escape_markdown(damage.what)}): rebuilding it from `{CORPUS_DIR}`…", icon="🛠️")
+    with st.spinner("Rebuilding the index…"):
+        result = ingest([CORPUS_DIR], Path(index_dir), if_stale=True)
+    if result.build is None and not result.up_to_date:
+        raise damage
+    load_retriever.clear()
+    return load_retriever(index_dir)
+
+
 index_dir = str(default_index_dir())
 try:
-    retriever = load_retriever(index_dir)
+    try:
+        retriever = load_retriever(index_dir)
+    except IndexDamaged as damage:
+        retriever = rebuilt_retriever(index_dir, damage)
 except (IndexUnavailable, EmbedderError) as exc:
     st.error(escape_markdown(str(exc)))
     st.info("Add documents to the corpus folder and run `make run` (or `python -m ingest corpus`).")
@@ -294,7 +309,7 @@ with ask_tab:
 
     question = st.chat_input("例如：数字信贷如何缓解小微企业的资金压力？") or picked
     if question:
-        assistant = load_assistant(index_dir, manifest["built_at"], retriever).for_session(chat, AssistantSettings(passages=top_k))
+        assistant = load_assistant(index_dir, manifest["version"], retriever).for_session(chat, AssistantSettings(passages=top_k))
         history = [Turn(a.question, a.text) for a in st.session_state.history]
         with st.chat_message("user"):
             st.text(question)
