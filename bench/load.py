@@ -105,16 +105,21 @@ def _run_session(number: int, shared, sources: dict[str, str], settings: LoadSet
 
 def run_sessions(index_dir: Path, corpus: Path, settings: LoadSettings = LoadSettings()) -> dict:
     """Run the sessions at once in this process; the figures as a dict."""
-    from ingest.loaders import document_name, load_document
+    from ingest.errors import IngestError
+    from ingest.loaders import discover, load_document
     from qa.assistant import Assistant
     from qa.retrieve import open_retriever
 
     shared = Assistant(open_retriever(index_dir))
     indexed = shared.retriever.index.manifest["documents"]
     sources = {}
-    for file in sorted(p for p in corpus.rglob("*") if p.is_file()):
-        if document_name(corpus, file) in indexed:
-            sources[document_name(corpus, file)] = load_document(corpus, file).text
+    for root, file in discover([corpus]):
+        try:
+            document = load_document(root, file)
+        except (IngestError, OSError):  # a file the index holds nothing of
+            continue
+        if document.doc in indexed:
+            sources[document.doc] = document.text
     results = [_Session() for _ in range(settings.sessions)]
     threads = [threading.Thread(target=_run_session, args=(n, shared, sources, settings, r), daemon=True) for n, r in enumerate(results)]
     start = time.perf_counter()

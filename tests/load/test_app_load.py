@@ -19,6 +19,7 @@ def test_thirty_concurrent_sessions_get_valid_cited_answers(tmp_path):
         [sys.executable, "-m", "bench.load", "--index", str(index), "--corpus", "corpus", "--sessions", "30", "--questions", "5", "--json"],
         cwd=REPO, capture_output=True, text=True, timeout=1500,
     )
+    assert done.stdout.strip(), done.stderr[-3000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["errors"] == [] and figures["invalid_citations"] == [], figures
     assert figures["answers"] == 150 and done.returncode == 0
