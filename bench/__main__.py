@@ -17,6 +17,7 @@ from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
 from .integrity import measure_checks
+from .load import LoadSettings, measure_load
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
 from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
@@ -37,6 +38,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for search latency, in chunks")
     parser.add_argument("--repeats", type=int, default=4, help="passes over the questions per size")
     parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
+    parser.add_argument("--load-sessions", type=int, default=LoadSettings.sessions, help="concurrent app sessions of the load run (0: none)")
     return parser.parse_args(argv)
 
 
@@ -105,6 +107,11 @@ def run(args: argparse.Namespace) -> dict:
     _log("app first render")
     app_s = measure_app_first_render(REPO / "app.py", corpus_index)
 
+    load = None
+    if args.load_sessions:
+        _log(f"app load: {args.load_sessions} concurrent sessions")
+        load = measure_load(corpus_index, args.corpus, LoadSettings(sessions=args.load_sessions))
+
     largest = by_size[str(max(sizes))]
     speed = {
         "ingest_passages_per_s": ingest["ingest_passages_per_s"],
@@ -120,6 +127,7 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "quality": quality.scores,
         "speed": speed,
+        "load": load,
         "goals": goals(quality.scores, speed),
         "integrity": integrity,
         "quality_misses": quality.misses,

@@ -6,6 +6,22 @@ def _row(cells) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def _load(load: dict | None) -> list[str]:
+    if not load:
+        return []
+    problems = len(load["errors"]) + len(load["invalid_citations"])
+    return [
+        "## Many users at once",
+        "",
+        f"{load['sessions']} concurrent app sessions × {load['questions_per_session']} questions (simplified, traditional, "
+        "English, unanswerable, a follow-up; a document filter in every third session), offline answers, the app's "
+        f"way (`bench/load.py`): {load['answers']} answers in {load['wall_s']} s; answer latency p50 {load['answer_p50_s']} s, "
+        f"p95 {load['answer_p95_s']} s; peak resident memory {load['peak_rss_mb']} MB; "
+        f"{'no errors, every citation valid' if not problems else f'**{problems} errors or invalid citations**'}.",
+        "",
+    ]
+
+
 def markdown(results: dict) -> str:
     machine, quality, speed, goals = results["machine"], results["quality"], results["speed"], results["goals"]
     lines = [
@@ -66,6 +82,7 @@ def markdown(results: dict) -> str:
         f"checksum too (`python -m ingest --verify`, `--if-stale`): {results['integrity']['verified_over_open']}x, "
         f"checksums at {results['integrity']['checksum_mb_per_s']} MB/s.",
         "",
+        *_load(results.get("load")),
         "## Goals",
         "",
         _row(["goal", "target", "measured", "holds"]),
