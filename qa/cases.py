@@ -40,10 +40,6 @@ class CaseError(Exception):
     """Base for case problems the user can fix; the message says what to do."""
 
 
-class NoCases(CaseError):
-    pass
-
-
 class UnknownCase(CaseError):
     pass
 
@@ -72,6 +68,10 @@ class Case:
     @property
     def keywords(self) -> frozenset[str]:
         return self.tags | self.terms
+
+    def values(self, kind: str) -> list[str]:
+        """The values of its tags of `kind` (theme, institution_type …), sorted."""
+        return sorted(tag[len(kind) + 1:] for tag in self.tags if tag.startswith(kind + ":"))
 
 
 @dataclass(frozen=True)
@@ -178,10 +178,7 @@ class CaseLibrary:
             )
         self._listed = list(self._cases.values())  # row i of the similarity matrices
         self._order = {case.name: i for i, case in enumerate(self._listed)}
-        self.similarity = (
-            CaseSimilarity(np.stack([c.vector for c in self._listed]), [c.text for c in self._listed], settings.similarity)
-            if self._listed else None
-        )
+        self.similarity = CaseSimilarity(np.stack([c.vector for c in self._listed]), [c.text for c in self._listed], settings.similarity)
 
     @property
     def names(self) -> list[str]:
@@ -190,15 +187,10 @@ class CaseLibrary:
     def case(self, name: str) -> Case:
         return self._cases[self.resolve(name)]
 
-    def _require_cases(self) -> None:
-        if not self._cases:
-            raise NoCases("no cases found: the index holds no passages. Add documents (PDF, EPUB, DOCX, TXT) and rebuild the index.")
-
     def resolve(self, name: str) -> str:
         """The case `name` designates: its exact name, its label (案例一), or a part of its name
         that only one case contains, in either script; a document-case also by its file name
-        without folders. Raises NoCases or UnknownCase."""
-        self._require_cases()
+        without folders. Raises UnknownCase."""
         wanted = fold(name)
         folded = {fold(n): n for n in self._cases}
         if wanted in folded:
@@ -221,14 +213,12 @@ class CaseLibrary:
 
     def percentiles(self) -> np.ndarray:
         """Case × case similarity as 0–100 (rows and columns in `names` order)."""
-        self._require_cases()
         return self.similarity.percentile(self.similarity.matrix)
 
     def similar(self, case: str | None = None, text: str | None = None, k: int = 3, where: Callable[[Chunk], bool] | None = None) -> list[SimilarCase]:
         """The k cases most like `case` (a name `resolve` accepts) or like `text`, best first;
         with `where`, only cases with passages it accepts, paired through those passages.
-        Raises NoCases or UnknownCase."""
-        self._require_cases()
+        Raises UnknownCase."""
         if (case is None) == (text is None):
             raise ValueError("give exactly one of a case and a text")
         matcher, similarity = self._retriever.matcher, self.similarity

@@ -9,7 +9,7 @@ from docx import Document
 
 from index.store import build_index, open_index
 from ingest.tags import Tagger
-from qa.cases import CaseLibrary, NoCases, UnknownCase
+from qa.cases import CaseLibrary, UnknownCase
 from qa.chat import LlmError
 from qa.export import lesson_docx, lesson_markdown
 from qa.filters import FilterError, Filters
@@ -158,11 +158,20 @@ def test_comparison_cells_are_verbatim_citations_by_role(library, retriever):
         library.compare(["案例一", "案例一"])
 
 
-def test_an_index_without_cases_says_so(tmp_path, matcher):
-    retriever = _retriever(tmp_path, {"preface.txt": "序言\n數字金融的本質是金融。本書收錄合成測試文本。\n"}, matcher)
-    library = CaseLibrary(retriever)
-    with pytest.raises(NoCases, match="no cases found in the index"):
-        library.similar(case="案例一")
+def test_an_index_without_case_headings_has_its_documents_as_cases(tmp_path, matcher):
+    """SYNTHETIC one-case-per-file folder: each document is a case, named by its file."""
+    files = {
+        "bank_synthetic.txt": "某城商銀行的小微企業線上信貸平臺，整合稅務數據審批貸款（合成測試文本）。\n",
+        "farm_synthetic.txt": "某農商銀行為農戶提供線上信貸，稅務與社保數據審批貸款（合成測試文本）。\n",
+        "carbon_synthetic.txt": "某證券公司用區塊鏈建立企業碳賬戶，承銷綠色債券（合成測試文本）。\n",
+    }
+    library = CaseLibrary(_retriever(tmp_path, files, matcher))
+    assert library.unit == "document" and sorted(library.names) == sorted(files)
+    assert library.resolve("carbon_synthetic") == "carbon_synthetic.txt"
+    similar = library.similar(case="bank_synthetic.txt", k=2)
+    assert [s.case for s in similar] == ["farm_synthetic.txt", "carbon_synthetic.txt"]
+    assert similar[0].score > similar[1].score and all(0 <= s.score <= 100 for s in similar)
+    assert similar[0].to_json()["score"] == round(similar[0].score, 1)
 
 
 # --- lesson packs ----------------------------------------------------------------------------

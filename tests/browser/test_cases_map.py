@@ -1,0 +1,87 @@
+"""The Cases tab as an analyst meets it, over the SYNTHETIC four-case book (tests/synthetic_book.py)
+plus the real default corpus: a case chosen by clicking its point on the map, its similar cases,
+the comparison, the heatmap and the exports. Screenshots under var/screenshots/. (`make test-browser`)"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import REPO
+from ..synthetic_book import text_casebook
+from .test_browser import SCREENSHOTS, _free_port, _wait_healthy, browser  # noqa: F401 (browser is a fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CASE3 = "案例三 某城商銀行的小微企業線上信貸（合成測試文本）"
+
+
+@pytest.fixture(scope="module")
+def cases_app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cases-app")
+    corpus = root / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    (corpus / "casebook_synthetic.txt").write_text(text_casebook(), encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "ingest", str(corpus), "--index", str(root / "index")], cwd=REPO, check=True, capture_output=True)
+    port, log = _free_port(), root / "streamlit.log"
+    env = {**os.environ, "INDEX_DIR": str(root / "index"), "CORPUS_DIR": str(corpus)}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.address", "127.0.0.1", "--server.port", str(port)]
+    with open(log, "w") as out:
+        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, server, log)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def _point_of(page, chart, case: str, step: int = 8) -> tuple[float, float]:
+    """Where on the map's canvas the tooltip shows `case`: the chart draws on a canvas, so the
+    test hovers across it as a user would, reading Vega's tooltip."""
+    box = chart.locator("canvas").first.bounding_box()
+    for y in range(int(box["y"]) + 4, int(box["y"] + box["height"]) - 4, step):
+        for x in range(int(box["x"]) + 4, int(box["x"] + box["width"]) - 4, step):
+            page.mouse.move(x, y)
+            shown = page.evaluate("() => { const t = document.getElementById('vg-tooltip-element');"
+                                  " return t && t.classList.contains('visible') ? t.innerText : ''; }")
+            if case in shown:
+                return x, y
+    raise AssertionError(f"no point on the map shows {case!r}")
+
+
+def test_a_case_is_chosen_on_the_map_and_compared_with_exports(cases_app, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(cases_app)
+    page.wait_for_selector("textarea", timeout=120_000)
+    page.get_by_role("tab", name="Cases").click()
+    page.get_by_text("Cases per theme and institution type").wait_for(timeout=60_000)
+    chart = page.get_by_test_id("stVegaLiteChart").first
+    chart.locator("canvas").first.wait_for(timeout=60_000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    x, y = _point_of(page, chart, CASE3)
+    page.screenshot(path=str(SCREENSHOTS / "cases-map-hover.png"))
+    page.mouse.click(x, y)
+    page.get_by_role("heading", name="Similar cases").wait_for(timeout=60_000)
+    assert CASE3 in page.get_by_test_id("stSelectbox").first.inner_text()  # the click chose the case
+    first = page.get_by_text("1. 案例一 某農商銀行").first
+    first.wait_for(timeout=60_000)
+    assert page.get_by_text("/100").count() >= 3  # readable scores
+    page.get_by_text("創新背景 background").first.wait_for(timeout=60_000)  # the comparison with its two nearest
+    for label in ("Download CSV", "Download Excel"):
+        assert page.get_by_role("button", name=label).count() == 2  # similar cases and comparison
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download Excel").first.click()
+    assert download.value.suggested_filename == "casebook-similar-cases.xlsx"
+    page.get_by_role("heading", name="How alike the cases are").wait_for(timeout=60_000)
+    page.screenshot(path=str(SCREENSHOTS / "cases-map-selected.png"), full_page=True)
+    page.close()
