@@ -35,10 +35,11 @@ def case_map(library: CaseLibrary, names: Sequence[str], colour_by: str = "theme
     pick = alt.selection_point(name=MAP_SELECTION, fields=["case"], on="click")
     return (
         alt.Chart(pd.DataFrame(rows))
-        .mark_circle(size=220, opacity=0.85, stroke="white", strokeWidth=1)
+        .mark_circle(size=220, stroke="white", strokeWidth=1)
         .encode(
-            x=alt.X("x:Q", axis=None),
-            y=alt.Y("y:Q", axis=None),
+            x=alt.X("x:Q", axis=None, scale=alt.Scale(zero=False, padding=24)),
+            y=alt.Y("y:Q", axis=None, scale=alt.Scale(zero=False, padding=24)),
+            opacity=alt.when(pick).then(alt.value(0.9)).otherwise(alt.value(0.35)),
             color=alt.Color(f"{COLOUR_BY[colour_by]}:N", legend=alt.Legend(orient="bottom", columns=3)),
             tooltip=[alt.Tooltip("case:N", title="Case"), "Theme:N", "Institution type:N"],
         )

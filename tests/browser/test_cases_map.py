@@ -69,5 +69,7 @@ def test_a_case_is_chosen_on_the_map_and_compared_with_exports(cases_app, browse
         page.get_by_role("button", name="Download Excel").first.click()
     assert download.value.suggested_filename == "casebook-similar-cases.xlsx"
     page.get_by_role("heading", name="How alike the cases are").wait_for(timeout=60_000)
+    page.set_viewport_size({"width": 1280, "height": 2600})  # the app scrolls inside its own frame: show it all
+    page.wait_for_timeout(1000)
     page.screenshot(path=str(SCREENSHOTS / "cases-map-selected.png"), full_page=True)
     page.close()
