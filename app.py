@@ -122,8 +122,8 @@ def show_passage(chunk: Chunk, script: str, label: str = "") -> None:
 def download_table(table: Table, stem: str) -> None:
     """CSV and Excel downloads of an analyst's table (citations as columns)."""
     left, right = st.columns(2)
-    left.download_button("Download CSV", table_csv(table), f"{stem}.csv", "text/csv", key=f"{stem}-csv", use_container_width=True)
-    right.download_button("Download Excel", table_xlsx(table), f"{stem}.xlsx", XLSX, key=f"{stem}-xlsx", use_container_width=True)
+    left.download_button("Download CSV", table_csv(table), f"{stem}.csv", "text/csv", key=f"{stem}-csv", width="stretch")
+    right.download_button("Download Excel", table_xlsx(table), f"{stem}.xlsx", XLSX, key=f"{stem}-xlsx", width="stretch")
 
 
 def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str) -> list[str]:
@@ -318,14 +318,14 @@ with cases_tab:
     with map_column:
         colour_by = st.radio("Colour by", list(COLOUR_BY), format_func=COLOUR_BY.get, horizontal=True)
         st.caption("Cases placed by their content (similar cases lie close). Hover a point to see the case; click it to choose it.")
-        event = st.altair_chart(case_map(library, shown, colour_by), on_select="rerun", selection_mode=MAP_SELECTION, key="case-map", use_container_width=True)
+        event = st.altair_chart(case_map(library, shown, colour_by), on_select="rerun", selection_mode=MAP_SELECTION, key="case-map", width="stretch")
         picked = [p["case"] for p in event.selection.get(MAP_SELECTION, []) if p.get("case") in library.names]
         if picked and picked[0] != st.session_state.get("case-map-picked"):  # a new click, not the one already applied
             st.session_state["case-map-picked"] = st.session_state["case-choice"] = picked[0]
     with table_column:
         st.markdown("**Cases per theme and institution type**")
         st.caption("A case counts under each theme its passages mention.")
-        st.dataframe(theme_type_counts(library, shown), use_container_width=True)
+        st.dataframe(theme_type_counts(library, shown), width="stretch")
     case = st.selectbox("Case", library.names, index=None, key="case-choice", placeholder="Choose a case (or click one on the map) to see its nearest cases")
     if case:
         st.subheader("Similar cases")
@@ -343,7 +343,7 @@ with cases_tab:
         heat = [n for n in ranked if n in shown][:HEATMAP_CASES]
         st.caption(f"Similarity 0–100: the share of all pairs of cases in the index that are less alike. {len(heat)} cases shown"
                    + (", the chosen case and its nearest first." if case else "."))
-        st.altair_chart(similarity_heatmap(library, heat), use_container_width=True)
+        st.altair_chart(similarity_heatmap(library, heat), width="stretch")
 
 with lesson_tab:
     st.caption("Key passages on a topic, each quoted with its full reference, key terms and — with an LLM — an outline and discussion questions.")
