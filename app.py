@@ -42,10 +42,22 @@ EXAMPLES = {
     "Find comparable cases": "Which cases use data to assess the credit of technology companies?",
 }
 
-# The Cases tab's own words, together.
-CASE_UNITS = {
+# The Cases tab's own words (issue 15), together.
+CASES_TEXT = {
     "section": "Each case is a case section of a document (案例一 …).",
     "document": "No case headings (案例一 …) were found, so each document is one case.",
+    "kept": " Filters keep {kept} of {total} cases.",
+    "map": "Cases placed by their content (similar cases lie close). Hover a point to see the case; click it to choose it.",
+    "counts": "**Cases per theme and institution type**",
+    "counts_note": "A case counts under each theme its passages mention.",
+    "choose": "Choose a case (or click one on the map) to see its nearest cases",
+    "score": "similarity {score:.0f}/100",
+    "heatmap": "How alike the cases are",
+    "heatmap_note": "Similarity 0–100: the share of all pairs of cases in the index that are less alike. {n} cases shown",
+    "heatmap_nearest": ", the chosen case and its nearest first.",
+    "csv": "Download CSV",
+    "excel": "Download Excel",
+    "filtered_out": " the filters accept",
 }
 HEATMAP_CASES = 25  # more would not be readable
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -122,8 +134,8 @@ def show_passage(chunk: Chunk, script: str, label: str = "") -> None:
 def download_table(table: Table, stem: str) -> None:
     """CSV and Excel downloads of an analyst's table (citations as columns)."""
     left, right = st.columns(2)
-    left.download_button("Download CSV", table_csv(table), f"{stem}.csv", "text/csv", key=f"{stem}-csv", width="stretch")
-    right.download_button("Download Excel", table_xlsx(table), f"{stem}.xlsx", XLSX, key=f"{stem}-xlsx", width="stretch")
+    left.download_button(CASES_TEXT["csv"], table_csv(table), f"{stem}.csv", "text/csv", key=f"{stem}-csv", width="stretch")
+    right.download_button(CASES_TEXT["excel"], table_xlsx(table), f"{stem}.xlsx", XLSX, key=f"{stem}-xlsx", width="stretch")
 
 
 def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str) -> list[str]:
@@ -135,7 +147,7 @@ def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str)
     download_table(similar_table(case, similar, filters.describe()), "casebook-similar-cases")
     for s in similar:
         with st.container(border=True):
-            st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · similarity {s.score:.0f}/100")
+            st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · " + CASES_TEXT["score"].format(score=s.score))
             reasons = [f"shared tags: {', '.join(map(tag_label, s.shared_tags))}"] if s.shared_tags else []
             reasons += [f"shared terms: {'、'.join(in_script(t, script) for t in s.shared_terms)}"] if s.shared_terms else []
             st.caption(escape_markdown(" · ".join(reasons) or "similar wording only (no shared tags or terms)"))
@@ -167,7 +179,7 @@ def show_comparison(library: CaseLibrary, cases: list[str], filters: Filters, sc
                 else:
                     show_passage(chunk, script)
     if not comparison.cells:
-        st.info("None of these cases has 創新背景 / 實施路徑 / 應用成效 sections" + (" the filters accept" if filters else "") + " to line up.")
+        st.info("None of these cases has 創新背景 / 實施路徑 / 應用成效 sections" + (CASES_TEXT["filtered_out"] if filters else "") + " to line up.")
 
 
 def chat_model(base_url: str, model: str, api_key: str):
@@ -313,20 +325,20 @@ with ask_tab:
 with cases_tab:
     library = load_cases(index_dir, manifest["built_at"], retriever)
     shown = [n for n in library.names if not filters or any(filters.accepts(chunks[r]) for r in library.case(n).rows)]
-    st.caption(CASE_UNITS[library.unit] + (f" Filters keep {len(shown)} of {len(library.names)} cases." if filters else ""))
+    st.caption(CASES_TEXT[library.unit] + (CASES_TEXT["kept"].format(kept=len(shown), total=len(library.names)) if filters else ""))
     map_column, table_column = st.columns([3, 2])
     with map_column:
         colour_by = st.radio("Colour by", list(COLOUR_BY), format_func=COLOUR_BY.get, horizontal=True)
-        st.caption("Cases placed by their content (similar cases lie close). Hover a point to see the case; click it to choose it.")
+        st.caption(CASES_TEXT["map"])
         event = st.altair_chart(case_map(library, shown, colour_by), on_select="rerun", selection_mode=MAP_SELECTION, key="case-map", width="stretch")
         picked = [p["case"] for p in event.selection.get(MAP_SELECTION, []) if p.get("case") in library.names]
         if picked and picked[0] != st.session_state.get("case-map-picked"):  # a new click, not the one already applied
             st.session_state["case-map-picked"] = st.session_state["case-choice"] = picked[0]
     with table_column:
-        st.markdown("**Cases per theme and institution type**")
-        st.caption("A case counts under each theme its passages mention.")
+        st.markdown(CASES_TEXT["counts"])
+        st.caption(CASES_TEXT["counts_note"])
         st.dataframe(theme_type_counts(library, shown), width="stretch")
-    case = st.selectbox("Case", library.names, index=None, key="case-choice", placeholder="Choose a case (or click one on the map) to see its nearest cases")
+    case = st.selectbox("Case", library.names, index=None, key="case-choice", placeholder=CASES_TEXT["choose"])
     if case:
         st.subheader("Similar cases")
         nearest = show_similar(library, case, filters, script)
@@ -338,11 +350,10 @@ with cases_tab:
         if others:
             show_comparison(library, [case, *others], filters, script)
     if len(shown) > 1:
-        st.subheader("How alike the cases are")
+        st.subheader(CASES_TEXT["heatmap"])
         ranked = [case, *(s.case for s in library.similar(case=case, k=HEATMAP_CASES - 1))] if case else shown[:HEATMAP_CASES]
         heat = [n for n in ranked if n in shown][:HEATMAP_CASES]
-        st.caption(f"Similarity 0–100: the share of all pairs of cases in the index that are less alike. {len(heat)} cases shown"
-                   + (", the chosen case and its nearest first." if case else "."))
+        st.caption(CASES_TEXT["heatmap_note"].format(n=len(heat)) + (CASES_TEXT["heatmap_nearest"] if case else "."))
         st.altair_chart(similarity_heatmap(library, heat), width="stretch")
 
 with lesson_tab:
