@@ -10,8 +10,10 @@ finance cases lie a few hundredths apart), so the raw cosine ranks by noise. Her
 - then, from that blend, how alike the two cases' neighbourhoods are (the cosine of their
   centered rows of blended similarities to every case: two cases near the same cases are
   alike even where their own texts share little), mixed in with weight `v`;
-- scores people read: the percentile of a pair's blended score among all pairs of distinct
+- scores people read: the percentile of a pair's final score among all pairs of distinct
   cases in the corpus (0–100).
+Whitening, or removing the top principal components, lowered precision on the labelled
+documents (`bench/cases.py`): centering alone is kept.
 The weights are settings; `bench/cases.py` calibrates them on labelled documents with
 cross-validation. Which texts and vectors make up a case is `qa/cases.py`'s business.
 """
@@ -110,11 +112,10 @@ class CaseSimilarity:
         profile_mean = rows.mean(axis=0)
         profiles = normalized(rows - profile_mean)
         neighbours = profiles @ profiles.T
-        scale = _Scale.of(neighbours)
+        direct_scale, neighbour_scale = _Scale.of(direct), _Scale.of(neighbours)
         v = settings.neighbour_weight
-        direct_scale = _Scale.of(direct)
-        matrix = (1 - v) * direct_scale.z(direct) + v * scale.z(neighbours)
-        return _Combined(direct_scale, profiles, profile_mean, scale, matrix)
+        matrix = (1 - v) * direct_scale.z(direct) + v * neighbour_scale.z(neighbours)
+        return _Combined(direct_scale, profiles, profile_mean, neighbour_scale, matrix)
 
     def blended(self, settings: SimilaritySettings) -> np.ndarray:
         """The case × case matrix with other weights (what calibration compares)."""
