@@ -20,6 +20,7 @@ from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
 from .cases import LabelsError, measure_cases
+from .integrity import measure_checks
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
 from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
@@ -143,6 +144,8 @@ def _retrieval(args: argparse.Namespace) -> dict:
         measured = measure_latency(dest, [q["question"] for q in questions], args.repeats)
         found, _ = score_hits(scorer, questions, measured.pop("hits"))  # copies carry the real text
         by_size[str(size)] = {**measured, "build_s": build_s, "dev_mrr@10": found["mrr@10"]}
+    _log(f"opening the index of {max(sizes)} chunks with and without full verification")
+    integrity = measure_checks(args.work / f"synthetic-{max(sizes)}", matcher)
     _log("app first render")
     app_s = measure_app_first_render(REPO / "app.py", corpus_index)
 
@@ -162,6 +165,7 @@ def _retrieval(args: argparse.Namespace) -> dict:
         "quality": quality.scores,
         "speed": speed,
         "goals": goals(quality.scores, speed),
+        "integrity": integrity,
         "quality_misses": quality.misses,
         "embedder": engines,
     }
