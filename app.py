@@ -23,6 +23,8 @@ from ingest.errors import IngestError
 from ingest.uploads import remove_refused, save_upload
 from qa.answer import Answer, Restart, TextDelta, Turn
 from qa.assistant import Assistant, AssistantSettings
+from qa.case_export import Table, comparison_table, similar_table, table_csv, table_xlsx
+from qa.case_views import COLOUR_BY, MAP_SELECTION, case_map, similarity_heatmap, theme_type_counts
 from qa.cases import ROLE_LABELS, CaseLibrary
 from qa.chat import LlmError, LlmSettings
 from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, outline_markdown, reference, supporting_span, tag_label
@@ -40,6 +42,26 @@ EXAMPLES = {
     "Prepare a lesson": "數字金融如何推動綠色消費？",
     "Find comparable cases": "Which cases use data to assess the credit of technology companies?",
 }
+
+# The Cases tab's own words (issue 15), together.
+CASES_TEXT = {
+    "section": "Each case is a case section of a document (案例一 …).",
+    "document": "No case headings (案例一 …) were found, so each document is one case.",
+    "kept": " Filters keep {kept} of {total} cases.",
+    "map": "Cases placed by their content (similar cases lie close). Hover a point to see the case; click it to choose it.",
+    "counts": "**Cases per theme and institution type**",
+    "counts_note": "A case counts under each theme its passages mention.",
+    "choose": "Choose a case (or click one on the map) to see its nearest cases",
+    "score": "similarity {score:.0f}/100",
+    "heatmap": "How alike the cases are",
+    "heatmap_note": "Similarity 0–100: the share of all pairs of cases in the index that are less alike. {n} cases shown",
+    "heatmap_nearest": ", the chosen case and its nearest first.",
+    "csv": "Download CSV",
+    "excel": "Download Excel",
+    "filtered_out": " the filters accept",
+}
+HEATMAP_CASES = 25  # more would not be readable
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 st.set_page_config(page_title="數字金融案例助手 · Casebook", page_icon="📚", layout="wide")
 
@@ -117,14 +139,23 @@ def show_passage(chunk: Chunk, script: str, label: str = "") -> None:
     st.caption((label + " " if label else "") + escape_markdown(reference(chunk)))
 
 
+def download_table(table: Table, stem: str) -> None:
+    """CSV and Excel downloads of an analyst's table (citations as columns)."""
+    left, right = st.columns(2)
+    left.download_button(CASES_TEXT["csv"], table_csv(table), f"{stem}.csv", "text/csv", key=f"{stem}-csv", width="stretch")
+    right.download_button(CASES_TEXT["excel"], table_xlsx(table), f"{stem}.xlsx", XLSX, key=f"{stem}-xlsx", width="stretch")
+
+
 def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str) -> list[str]:
-    """The three cases nearest `case`, each with why; returns their names."""
+    """The three cases nearest `case`, each with why, and their export; returns their names."""
     similar = library.similar(case=case, k=3, where=filters.accepts if filters else None)
     if not similar:
         st.info("No other case matches the filters." if filters else "No other case in the index.")
+        return []
+    download_table(similar_table(case, similar, filters.describe()), "casebook-similar-cases")
     for s in similar:
         with st.container(border=True):
-            st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · similarity {s.score:.2f}")
+            st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · " + CASES_TEXT["score"].format(score=s.score))
             reasons = [f"shared tags: {', '.join(map(tag_label, s.shared_tags))}"] if s.shared_tags else []
             reasons += [f"shared terms: {'、'.join(in_script(t, script) for t in s.shared_terms)}"] if s.shared_terms else []
             st.caption(escape_markdown(" · ".join(reasons) or "similar wording only (no shared tags or terms)"))
@@ -138,9 +169,12 @@ def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str)
     return [s.case for s in similar]
 
 
-def show_comparison(library: CaseLibrary, cases: list[str], script: str) -> None:
-    """Rows for background, approach and results; one cited passage per cell."""
-    comparison = library.compare(cases)
+def show_comparison(library: CaseLibrary, cases: list[str], filters: Filters, script: str) -> None:
+    """Rows for background, approach and results; one cited passage per cell (only passages
+    the filters accept), and its export."""
+    comparison = library.compare(cases, where=filters.accepts if filters else None)
+    if comparison.cells:
+        download_table(comparison_table(comparison, filters.describe()), "casebook-comparison")
     header = st.columns(len(comparison.cases))
     for column, case in zip(header, comparison.cases):
         column.markdown(f"**{escape_markdown(case)}**")
@@ -153,7 +187,7 @@ def show_comparison(library: CaseLibrary, cases: list[str], script: str) -> None
                 else:
                     show_passage(chunk, script)
     if not comparison.cells:
-        st.info("None of these cases has 創新背景 / 實施路徑 / 應用成效 sections to line up.")
+        st.info("None of these cases has 創新背景 / 實施路徑 / 應用成效 sections" + (CASES_TEXT["filtered_out"] if filters else "") + " to line up.")
 
 
 def word_button(container, label: str, build, file_name: str, **options) -> None:
@@ -329,20 +363,37 @@ with ask_tab:
 
 with cases_tab:
     library = load_cases(index_dir, manifest["built_at"], retriever)
-    if not library.names:
-        st.info("No cases found in the index: its documents have no case headings (案例一, 第三章, 01 …). Add the book in the sidebar to compare cases.")
-    else:
-        case = st.selectbox("Case", library.names, index=None, placeholder="Choose a case to see its nearest cases")
-        if case:
-            st.subheader("Similar cases")
-            nearest = show_similar(library, case, filters, script)
-            st.subheader("Side by side")
-            others = st.multiselect(
-                "Compare with (one or two cases)", [n for n in library.names if n != case],
-                default=nearest[:2], max_selections=2, key=f"compare-{case}",
-            )
-            if others:
-                show_comparison(library, [case, *others], script)
+    shown = [n for n in library.names if not filters or any(filters.accepts(chunks[r]) for r in library.case(n).rows)]
+    st.caption(CASES_TEXT[library.unit] + (CASES_TEXT["kept"].format(kept=len(shown), total=len(library.names)) if filters else ""))
+    map_column, table_column = st.columns([3, 2])
+    with map_column:
+        colour_by = st.radio("Colour by", list(COLOUR_BY), format_func=COLOUR_BY.get, horizontal=True)
+        st.caption(CASES_TEXT["map"])
+        event = st.altair_chart(case_map(library, shown, colour_by), on_select="rerun", selection_mode=MAP_SELECTION, key="case-map", width="stretch")
+        picked = [p["case"] for p in event.selection.get(MAP_SELECTION, []) if p.get("case") in library.names]
+        if picked and picked[0] != st.session_state.get("case-map-picked"):  # a new click, not the one already applied
+            st.session_state["case-map-picked"] = st.session_state["case-choice"] = picked[0]
+    with table_column:
+        st.markdown(CASES_TEXT["counts"])
+        st.caption(CASES_TEXT["counts_note"])
+        st.dataframe(theme_type_counts(library, shown), width="stretch")
+    case = st.selectbox("Case", library.names, index=None, key="case-choice", placeholder=CASES_TEXT["choose"])
+    if case:
+        st.subheader("Similar cases")
+        nearest = show_similar(library, case, filters, script)
+        st.subheader("Side by side")
+        others = st.multiselect(
+            "Compare with (one or two cases)", [n for n in library.names if n != case],
+            default=nearest[:2], max_selections=2, key=f"compare-{case}",
+        )
+        if others:
+            show_comparison(library, [case, *others], filters, script)
+    if len(shown) > 1:
+        st.subheader(CASES_TEXT["heatmap"])
+        ranked = [case, *(s.case for s in library.similar(case=case, k=HEATMAP_CASES - 1))] if case else shown[:HEATMAP_CASES]
+        heat = [n for n in ranked if n in shown][:HEATMAP_CASES]
+        st.caption(CASES_TEXT["heatmap_note"].format(n=len(heat)) + (CASES_TEXT["heatmap_nearest"] if case else "."))
+        st.altair_chart(similarity_heatmap(library, heat), width="stretch")
 
 with lesson_tab:
     st.caption("Key passages on a topic, each quoted with its full reference, key terms and — with an LLM — an outline and discussion questions.")

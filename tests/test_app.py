@@ -110,6 +110,7 @@ def test_broken_llm_url_falls_back_to_quotes_with_a_notice(app):
 
 
 CASE1 = "案例一 某農商銀行的數字普惠金融實踐（合成測試文本）"
+CASE3 = "案例三 某城商銀行的小微企業線上信貸（合成測試文本）"
 
 
 def test_a_case_shows_its_nearest_cases_and_a_cited_comparison(app):
@@ -123,6 +124,23 @@ def test_a_case_shows_its_nearest_cases_and_a_cited_comparison(app):
     assert all(label in text for label in ("創新背景 background", "實施路徑 approach", "應用成效 results"))
     references = [c.value for c in app.caption if "characters" in c.value]
     assert any("案例三" in r and "實施路徑" in r for r in references)
+
+
+def test_cases_tab_maps_counts_and_exports_and_its_comparison_honours_the_filters(app):
+    assert any(c.value.startswith("Each case is a case section") for c in app.caption)
+    assert [e.type for e in app.main if e.type == "vega_lite_chart"] == ["vega_lite_chart"] * 2  # the map and the heatmap
+    counts = app.dataframe[0].value
+    assert counts.loc["普惠金融", "商業銀行"] >= 2
+    app.selectbox[0].set_value(CASE1).run()
+    assert [b.label for b in app.get("download_button")].count("Download Excel") == 2  # similar cases and comparison
+    next(m for m in app.sidebar.multiselect if m.label == "Cases").set_value([CASE1]).run()  # a filter the other cases fail
+    assert not app.exception
+    assert any("No other case matches the filters" in i.value for i in app.info)
+    assert any("Filters keep 1 of" in c.value for c in app.caption)
+    compare = next(m for m in app.multiselect if m.label.startswith("Compare with"))
+    compare.set_value([CASE3]).run()
+    assert any("No section of this kind in this case" in c.value for c in app.caption)  # 案例三's passages are filtered out
+    assert not [c.value for c in app.caption if "characters" in c.value and "案例三" in c.value]
 
 
 def test_lesson_pack_without_llm_exports_markdown_and_word(app):
