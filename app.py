@@ -19,13 +19,16 @@ from index.records import Chunk
 from index.store import IndexBusy, IndexDamaged, IndexUnavailable, default_index_dir
 from ingest.formats import SUFFIXES
 from ingest.pipeline import ingest
-from ingest.uploads import save_upload
+from ingest.errors import IngestError
+from ingest.uploads import remove_refused, save_upload
 from qa.answer import Answer, Restart, TextDelta, Turn
 from qa.assistant import Assistant, AssistantSettings
+from qa.case_export import Table, comparison_table, similar_table, table_csv, table_xlsx
+from qa.case_views import MAP_SELECTION, case_map, similarity_heatmap, theme_type_counts
 from qa.cases import CaseLibrary
 from qa.chat import LlmError, LlmSettings
 from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, outline_markdown, reference, supporting_span, tag_label
-from qa.export import conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
+from qa.export import ExportError, conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
 from qa.i18n import LANGUAGES, Messages, language_for_locale, messages
 from qa.lesson import LessonBuilder, LessonSettings
@@ -34,6 +37,9 @@ from qa.retrieve import Retriever, open_retriever
 CORPUS_DIR = Path(os.environ.get("CORPUS_DIR") or "corpus")
 UPLOAD_DIR = CORPUS_DIR / "uploads"
 CONTEXT_CHARS = 160  # neighbouring text shown around an opened passage
+
+HEATMAP_CASES = 25  # more would not be readable
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # The interface language: the browser's by default, then the sidebar's choice for the session.
 language = st.session_state.setdefault("language", language_for_locale(st.context.locale))
@@ -44,6 +50,13 @@ st.set_page_config(page_title=t("page_title"), page_icon="📚", layout="wide")
 @st.cache_resource(show_spinner=False)  # the caller shows a spinner in the interface language
 def load_retriever(index_dir: str) -> Retriever:
     return open_retriever(Path(index_dir))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)  # an older index version is let go
+def load_assistant(index_dir: str, version: str, _retriever: Retriever) -> Assistant:
+    """What answering needs per index (its chunk maps, prompts, checks), built once per index
+    version and shared by every session; each question takes a light copy (`for_session`)."""
+    return Assistant(_retriever)
 
 
 @st.cache_resource(show_spinner=False)
@@ -73,11 +86,11 @@ def highlighted(text: str, span: tuple[int, int] | None, script: str) -> str:
 def show_answer(answer: Answer, number: int, retriever: Retriever, script: str, t: Messages) -> None:
     st.markdown(escape_markdown(in_script(answer.text, script)))
     if answer.notice:
-        st.warning(answer.notice, icon="⚠️")
+        st.warning(escape_markdown(answer.notice), icon="⚠️")
     for sentence in answer.flagged:
-        st.warning(t("flagged_sentence", sentence=sentence))
+        st.warning(t("flagged_sentence", sentence=escape_markdown(sentence)))
     mode = [t("mode_extractive") if answer.mode == "extractive" else t("mode_llm")]
-    mode += [t("searched_as", question=answer.standalone_question)] if answer.standalone_question else []
+    mode += [t("searched_as", question=escape_markdown(answer.standalone_question))] if answer.standalone_question else []
     st.caption(" · ".join(mode))
     if not answer.citations:
         return
@@ -108,14 +121,23 @@ def show_passage(chunk: Chunk, script: str, t: Messages, label: str = "") -> Non
     st.caption((label + " " if label else "") + escape_markdown(reference(chunk, t)))
 
 
+def download_table(table: Table, stem: str, t: Messages) -> None:
+    """CSV and Excel downloads of an analyst's table (citations as columns)."""
+    left, right = st.columns(2)
+    left.download_button(t("download_csv"), table_csv(table), f"{stem}.csv", "text/csv", key=f"{stem}-csv", width="stretch")
+    right.download_button(t("download_excel"), table_xlsx(table), f"{stem}.xlsx", XLSX, key=f"{stem}-xlsx", width="stretch")
+
+
 def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str, t: Messages) -> list[str]:
-    """The three cases nearest `case`, each with why; returns their names."""
+    """The three cases nearest `case`, each with why, and their export; returns their names."""
     similar = library.similar(case=case, k=3, where=filters.accepts if filters else None)
     if not similar:
         st.info(t("no_other_case_filtered") if filters else t("no_other_case"))
+        return []
+    download_table(similar_table(case, similar, filters.describe()), "casebook-similar-cases", t)
     for s in similar:
         with st.container(border=True):
-            st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · {t('similarity', score=f'{s.score:.2f}')}")
+            st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · {t('similarity', score=s.score)}")
             reasons = [t("shared_tags", tags=t("list_separator").join(tag_label(tag, t) for tag in s.shared_tags))] if s.shared_tags else []
             reasons += [t("shared_terms", terms="、".join(in_script(term, script) for term in s.shared_terms))] if s.shared_terms else []
             st.caption(escape_markdown(" · ".join(reasons) or t("similar_wording_only")))
@@ -129,9 +151,12 @@ def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str,
     return [s.case for s in similar]
 
 
-def show_comparison(library: CaseLibrary, cases: list[str], script: str, t: Messages) -> None:
-    """Rows for background, approach and results; one cited passage per cell."""
-    comparison = library.compare(cases)
+def show_comparison(library: CaseLibrary, cases: list[str], filters: Filters, script: str, t: Messages) -> None:
+    """Rows for background, approach and results; one cited passage per cell (only passages
+    the filters accept), and its export."""
+    comparison = library.compare(cases, where=filters.accepts if filters else None)
+    if comparison.cells:
+        download_table(comparison_table(comparison, filters.describe()), "casebook-comparison", t)
     roles = {"background": t("role_background"), "approach": t("role_approach"), "results": t("role_results")}
     header = st.columns(len(comparison.cases))
     for column, case in zip(header, comparison.cases):
@@ -145,12 +170,22 @@ def show_comparison(library: CaseLibrary, cases: list[str], script: str, t: Mess
                 else:
                     show_passage(chunk, script, t)
     if not comparison.cells:
-        st.info(t("no_sections_to_compare"))
+        st.info(t("no_sections_to_compare_filtered") if filters else t("no_sections_to_compare"))
 
 
-def chat_model(base_url: str, model: str, api_key: str):
+def word_button(container, label: str, build, file_name: str, **options) -> None:
+    """A download button for the Word file `build()` makes, or, if it cannot be made, why."""
+    try:
+        data = build()
+    except ExportError as exc:
+        container.error(escape_markdown(str(exc)))
+    else:
+        container.download_button(label, data, file_name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", **options)
+
+
+def chat_model(base_url: str, model: str, typed_key: str):
     """The LLM for this session, or None for offline answers. Kept in the session only."""
-    settings = LlmSettings.from_env({"LLM_BASE_URL": base_url, "LLM_MODEL": model, "LLM_API_KEY": api_key})
+    settings = LlmSettings.for_visitor(base_url, model, typed_key)
     if settings is None:
         return None
     from qa.llm import OpenAIChat  # LangChain loads only when an LLM is configured
@@ -178,7 +213,7 @@ try:
     except IndexDamaged as damage:
         retriever = rebuilt_retriever(index_dir, damage, t)
 except (IndexUnavailable, EmbedderError) as exc:
-    st.error(str(exc))
+    st.error(escape_markdown(str(exc)))
     st.info(t("no_index_hint"))
     st.stop()
 
@@ -197,7 +232,7 @@ with st.sidebar:
     st.header(t("index_header"))
     documents = manifest["documents"]
     st.write(t("index_size", documents=len(documents), passages=manifest["chunks"]))
-    st.caption(t("index_details", model=manifest["embedding_model"], built_at=manifest["built_at"], folder=CORPUS_DIR))
+    st.caption(escape_markdown(t("index_details", model=manifest["embedding_model"], built_at=manifest["built_at"], folder=CORPUS_DIR)))
 
     st.header(t("search_header"))
     top_k = st.slider(t("sources_per_answer"), 1, 10, 5)
@@ -222,7 +257,7 @@ with st.sidebar:
     )
     if filters and retriever.rows(filters.accepts).size == 0:
         described = t("list_separator").join(t("filter_item", kind=kinds[key], value=value) for key, value in filters.items())
-        st.warning(t("filters_match_nothing", filters=described))
+        st.warning(t("filters_match_nothing", filters=escape_markdown(described)))
 
     with st.expander(t("llm_header")):
         st.caption(t("llm_hint"))
@@ -230,18 +265,24 @@ with st.sidebar:
         model = st.text_input(t("llm_model"), value=os.environ.get("LLM_MODEL", ""), placeholder="deepseek-chat")
         typed_key = st.text_input(t("llm_api_key"), type="password", help=t("llm_api_key_help"))
     try:
-        chat = chat_model(base_url.strip(), model.strip(), typed_key or os.environ.get("LLM_API_KEY", ""))
+        chat = chat_model(base_url, model, typed_key)
     except LlmError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
         chat = None
-    st.caption(t("answers_llm", model=chat.name) if chat else t("answers_offline"))
+    st.caption(t("answers_llm", model=escape_markdown(chat.name)) if chat else t("answers_offline"))
 
     st.header(t("add_header"))
     uploads = st.file_uploader(t("upload_label"), type=sorted(s.lstrip(".") for s in SUFFIXES), accept_multiple_files=True)
     if st.button(t("add_and_index"), disabled=not uploads, type="primary"):
+        saved = []
         for upload in uploads:
-            path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
-            shown = path.relative_to(CORPUS_DIR)
+            try:
+                path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
+            except IngestError as exc:
+                st.error(escape_markdown(str(exc)))
+                continue
+            saved.append(path)
+            shown = escape_markdown(str(path.relative_to(CORPUS_DIR)))
             st.caption(t("upload_saved", path=shown) if created else t("upload_exists", path=shown))
         bar = st.progress(0.0, text=t("reading_files"))
         try:
@@ -250,25 +291,25 @@ with st.sidebar:
                 progress=lambda done, total: bar.progress(done / total if total else 1.0, text=t("embedding_progress", done=done, total=total)),
             )
         except (IndexBusy, EmbedderError) as exc:
-            st.error(t("index_failed", error=exc))
+            st.error(t("index_failed", error=escape_markdown(str(exc))))
         else:
             bar.progress(1.0, text=t("progress_done"))
             for file in result.files:
-                {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](f"{file.name}: {file.detail}")
+                {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](escape_markdown(f"{file.name}: {file.detail}"))
+            removed = remove_refused(saved, CORPUS_DIR, [f.name for f in result.files if f.status != "indexed"])
+            if removed:
+                st.info(t("upload_removed", names=escape_markdown(t("list_separator").join(p.name for p in removed))))
             if result.build is None:
                 st.error(t("nothing_indexed"))
             else:
                 load_retriever.clear()
-                st.toast(t("index_updated", changes=result.changes))
+                st.toast(t("index_updated", changes=escape_markdown(str(result.changes))))
 
     st.header(t("conversation_header"))
     if st.session_state.history:
         stamp = time.strftime("%Y-%m-%d %H:%M")
         st.download_button(t("export_markdown"), conversation_markdown(st.session_state.history, stamp, t), "casebook-conversation.md", "text/markdown")
-        st.download_button(
-            t("export_word"), conversation_docx(st.session_state.history, stamp, t), "casebook-conversation.docx",
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        )
+        word_button(st, t("export_word"), lambda: conversation_docx(st.session_state.history, stamp, t), "casebook-conversation.docx")
     if st.button(t("clear_conversation")):
         st.session_state.history = []
         st.rerun()
@@ -300,7 +341,7 @@ with ask_tab:
 
     question = st.chat_input(t("chat_placeholder")) or picked
     if question:
-        assistant = Assistant(retriever, chat, AssistantSettings(passages=top_k))
+        assistant = load_assistant(index_dir, manifest["version"], retriever).for_session(chat, AssistantSettings(passages=top_k))
         history = [Turn(a.question, a.text) for a in st.session_state.history]
         with st.chat_message("user"):
             st.text(question)
@@ -313,7 +354,7 @@ with ask_tab:
                     placeholder.markdown(escape_markdown(in_script(text, script)))
                 elif isinstance(event, Restart):
                     text = ""
-                    st.warning(event.notice, icon="⚠️")
+                    st.warning(escape_markdown(event.notice), icon="⚠️")
                 else:
                     st.session_state.history.append(event)
         st.rerun()
@@ -321,44 +362,60 @@ with ask_tab:
 with cases_tab:
     with st.spinner(t("loading_cases")):
         library = load_cases(index_dir, manifest["built_at"], retriever)
-    if not library.names:
-        st.info(t("no_cases"))
-    else:
-        case = st.selectbox(t("case_label"), library.names, index=None, placeholder=t("choose_case"))
-        if case:
-            st.subheader(t("similar_cases"))
-            nearest = show_similar(library, case, filters, script, t)
-            st.subheader(t("side_by_side"))
-            others = st.multiselect(
-                t("compare_with"), [n for n in library.names if n != case],
-                default=nearest[:2], max_selections=2, key=f"compare-{case}",
-            )
-            if others:
-                show_comparison(library, [case, *others], script, t)
+    shown = [n for n in library.names if not filters or any(filters.accepts(chunks[r]) for r in library.case(n).rows)]
+    unit = t("cases_section") if library.unit == "section" else t("cases_document")
+    st.caption(" ".join([unit, t("cases_kept", kept=len(shown), total=len(library.names))]) if filters else unit)
+    map_column, table_column = st.columns([3, 2])
+    with map_column:
+        colour_labels = {"theme": t("colour_theme"), "institution_type": t("colour_institution_type")}
+        colour_by = st.radio(t("colour_by"), list(colour_labels), format_func=colour_labels.get, horizontal=True)
+        st.caption(t("cases_map"))
+        event = st.altair_chart(case_map(library, shown, colour_by), on_select="rerun", selection_mode=MAP_SELECTION, key="case-map", width="stretch")
+        picked = [p["case"] for p in event.selection.get(MAP_SELECTION, []) if p.get("case") in library.names]
+        if picked and picked[0] != st.session_state.get("case-map-picked"):  # a new click, not the one already applied
+            st.session_state["case-map-picked"] = st.session_state["case-choice"] = picked[0]
+    with table_column:
+        st.markdown(f"**{t('cases_counts')}**")
+        st.caption(t("cases_counts_note"))
+        st.dataframe(theme_type_counts(library, shown), width="stretch")
+    case = st.selectbox(t("case_label"), library.names, index=None, key="case-choice", placeholder=t("choose_case"))
+    if case:
+        st.subheader(t("similar_cases"))
+        nearest = show_similar(library, case, filters, script, t)
+        st.subheader(t("side_by_side"))
+        others = st.multiselect(
+            t("compare_with"), [n for n in library.names if n != case],
+            default=nearest[:2], max_selections=2, key=f"compare-{case}",
+        )
+        if others:
+            show_comparison(library, [case, *others], filters, script, t)
+    if len(shown) > 1:
+        st.subheader(t("heatmap"))
+        ranked = [case, *(s.case for s in library.similar(case=case, k=HEATMAP_CASES - 1))] if case else shown[:HEATMAP_CASES]
+        heat = [n for n in ranked if n in shown][:HEATMAP_CASES]
+        st.caption(t("heatmap_note_nearest", n=len(heat)) if case else t("heatmap_note", n=len(heat)))
+        st.altair_chart(similarity_heatmap(library, heat), width="stretch")
 
 with lesson_tab:
     st.caption(t("lesson_hint"))
     topic = st.text_input(t("lesson_topic"), placeholder=t("lesson_topic_placeholder"))
     passages = st.slider(t("key_passages"), 3, 12, LessonSettings.passages)
     if st.button(t("build_lesson"), type="primary", disabled=not topic.strip()):
-        with st.spinner(t("collecting_and_asking", model=chat.name) if chat else t("collecting")):
+        with st.spinner(t("collecting_and_asking", model=escape_markdown(chat.name)) if chat else t("collecting")):
             st.session_state.lesson = LessonBuilder(retriever, chat, LessonSettings(passages=passages)).build(topic.strip(), filters)
     pack = st.session_state.get("lesson")
     if pack is not None:
-        st.subheader(pack.topic)
+        st.subheader(escape_markdown(pack.topic))
         if pack.notice:
-            st.info(pack.notice)
+            st.info(escape_markdown(pack.notice))
         if pack.passages:
             stamp = time.strftime("%Y-%m-%d %H:%M")
             left, right = st.columns(2)
             left.download_button(t("download_lesson_markdown"), lesson_markdown(pack, stamp, t), "casebook-lesson.md", "text/markdown", use_container_width=True)
-            right.download_button(
-                t("download_lesson_word"), lesson_docx(pack, stamp, t), "casebook-lesson.docx",
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document", use_container_width=True,
-            )
+            word_button(right, t("download_lesson_word"), lambda: lesson_docx(pack, stamp, t), "casebook-lesson.docx", use_container_width=True)
             st.markdown(f"**{t('key_terms')}** · " + escape_markdown("、".join(in_script(term, script) for term in pack.terms)))
             if pack.plan:
-                st.caption(t("outline_by", model=pack.model))
+                st.caption(t("outline_by", model=escape_markdown(pack.model)))
                 st.markdown(outline_markdown(in_script(pack.plan, script)))
             st.markdown(f"**{t('key_passages')}**")
             for n, hit in enumerate(pack.passages, start=1):

@@ -105,13 +105,13 @@ def test_question_gets_a_cited_passage(app_url, browser, locale, language, width
     context.close()
 
 
-def test_cases_tab_on_the_default_corpus_says_there_are_no_cases(app_url, browser):
+def test_cases_tab_on_the_default_corpus_takes_the_document_as_its_case(app_url, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(app_url)
     page.wait_for_selector("textarea", timeout=120_000)
     t = messages("en")  # headless chromium's own language
     page.get_by_role("tab", name=t("tab_cases")).click()
-    page.get_by_text(t("no_cases")).wait_for(timeout=60_000)
+    page.get_by_text(t("cases_document")).wait_for(timeout=60_000)
     page.get_by_role("tab", name=t("tab_lesson")).click()
     page.get_by_label(t("lesson_topic")).fill("綠色消費")
     page.get_by_label(t("lesson_topic")).press("Enter")
