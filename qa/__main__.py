@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from index.embedder import EmbedderError
 from index.store import IndexUnavailable
@@ -19,21 +19,47 @@ from .display import reference, tag_label
 from .export import lesson_docx, lesson_markdown
 from .filters import FILTER_KEYS, FilterError, Filters
 from .lesson import LessonBuilder, LessonSettings
+from .limits import InputRefused, Limits
 from .prompts import PromptError
 from .retrieve import Retriever, open_retriever
 
 
-def _questions(args: argparse.Namespace) -> Iterator[str]:
-    yield from (q for q in args.question if q.strip())
+def _questions(args: argparse.Namespace) -> Iterator[tuple[str | None, str | None]]:
+    """(question, None) for each question, or (None, why) for a --batch line that has none."""
+    yield from ((q, None) for q in args.question)
     if args.batch:
         with open(args.batch, encoding="utf-8") as fh:
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
                 try:
-                    yield json.loads(line)["question"]
+                    question = json.loads(line)["question"]
+                    if not isinstance(question, str):
+                        raise TypeError(f"its \"question\" is a {type(question).__name__}, not a string")
                 except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    raise SystemExit(f"error: {args.batch} line {number}: needs a JSON object with a \"question\" field ({exc})")
+                    yield None, f"{args.batch} line {number}: needs a JSON object with a \"question\" string ({str(exc)[:80]})"
+                else:
+                    yield question, None
+
+
+def _each(args: argparse.Namespace, questions: list[tuple[str | None, str | None]], answer: Callable[[str], None]) -> int:
+    """`answer` for each question; a refused question or an unreadable --batch line gets its own
+    error (with --json, a line `{"question", "error"}`) and the others are still answered.
+    Exit status 1 when any was refused."""
+    refused = 0
+    for question, problem in questions:
+        try:
+            if problem is None:
+                answer(question)
+                continue
+        except InputRefused as exc:
+            problem = exc.message
+        refused += 1
+        if args.json:
+            print(json.dumps({"question": question, "error": problem}, ensure_ascii=False), flush=True)
+        else:
+            print(f"error: {problem}", file=sys.stderr)
+    return 1 if refused else 0
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -95,9 +121,16 @@ def _print_answer(answer) -> None:
     print()
 
 
+def _limits() -> Limits:
+    try:
+        return Limits.from_env()
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}")
+
+
 def _filters(args: argparse.Namespace) -> Filters:
     try:
-        return Filters.parse(args.filter)
+        return Filters.parse(args.filter, _limits())
     except FilterError as exc:
         raise SystemExit(f"error: {exc}")
 
@@ -108,13 +141,18 @@ def _report_empty(retriever: Retriever, filters: Filters) -> None:
         print(f"notice: no passages match the filters ({filters.describe()})", file=sys.stderr)
 
 
-def _ask(args: argparse.Namespace, questions: list[str], filters: Filters) -> int:
+def _assistant(args: argparse.Namespace, use_llm: bool) -> Assistant:
     try:
-        assistant = open_assistant(args.index, use_llm=not args.extractive)
-    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError) as exc:
+        return open_assistant(args.index, use_llm=use_llm)
+    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError, ValueError) as exc:
         raise SystemExit(f"error: {exc}")
+
+
+def _ask(args: argparse.Namespace, questions: list, filters: Filters) -> int:
+    assistant = _assistant(args, use_llm=not args.extractive)
     _report_empty(assistant.retriever, filters)
-    for question in questions:
+
+    def answer_one(question: str) -> None:
         answer = assistant.ask(question, filters=filters)
         if answer.notice:
             print(f"notice: {answer.notice}", file=sys.stderr)
@@ -122,21 +160,24 @@ def _ask(args: argparse.Namespace, questions: list[str], filters: Filters) -> in
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
             _print_answer(answer)
-    return 0
+
+    return _each(args, questions, answer_one)
 
 
-def _search(args: argparse.Namespace, questions: list[str], filters: Filters) -> int:
+def _search(args: argparse.Namespace, questions: list, filters: Filters) -> int:
     if args.k < 1:
         raise SystemExit("error: -k must be at least 1")
-    retriever = _retriever(args)
-    _report_empty(retriever, filters)
-    for question in questions:
-        hits = retriever.search(question, k=args.k, where=filters.accepts if filters else None)
+    assistant = _assistant(args, use_llm=False)
+    _report_empty(assistant.retriever, filters)
+
+    def search_one(question: str) -> None:
+        hits = assistant.search(question, k=args.k, filters=filters)
         if args.json:
             print(json.dumps({"question": question, "hits": [h.to_json() for h in hits]}, ensure_ascii=False), flush=True)
         else:
             _print_text(question, hits)
-    return 0
+
+    return _each(args, questions, search_one)
 
 
 def _retriever(args: argparse.Namespace) -> Retriever:
@@ -152,11 +193,13 @@ def _similar(args: argparse.Namespace, filters: Filters) -> int:
     retriever = _retriever(args)
     _report_empty(retriever, filters)
     try:
-        library = CaseLibrary(retriever)
+        library = CaseLibrary(retriever, limits=_limits())
         case = library.resolve(args.case) if args.case else None
         similar = library.similar(case=case, text=args.text, k=args.k, where=filters.accepts if filters else None)
     except CaseError as exc:
         raise SystemExit(f"error: {exc}")
+    except InputRefused as exc:
+        raise SystemExit(f"error: {exc.message}")
     if args.json:
         print(json.dumps({"case": case, "text": args.text, "filters": filters.describe(), "similar": [s.to_json() for s in similar]}, ensure_ascii=False))
         return 0
@@ -204,12 +247,12 @@ def _lesson(args: argparse.Namespace, filters: Filters) -> int:
         raise SystemExit(f"error: --out must end in .md (Markdown) or .docx (Word), not {args.out.name!r}")
     if args.k < 1:
         raise SystemExit("error: -k must be at least 1")
+    assistant = _assistant(args, use_llm=not args.extractive)
+    builder = LessonBuilder(assistant.retriever, assistant.chat, LessonSettings(passages=args.k), limits=assistant.limits)
     try:
-        assistant: Assistant = open_assistant(args.index, use_llm=not args.extractive)
-        builder = LessonBuilder(assistant.retriever, assistant.chat, LessonSettings(passages=args.k))
-    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError) as exc:
-        raise SystemExit(f"error: {exc}")
-    pack = builder.build(args.topic, filters)
+        pack = builder.build(args.topic, filters)
+    except InputRefused as exc:
+        raise SystemExit(f"error: {exc.message}")
     if not pack.passages:
         raise SystemExit(f"error: {pack.notice} Nothing written.")
     stamp = time.strftime("%Y-%m-%d %H:%M")

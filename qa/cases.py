@@ -22,6 +22,7 @@ from ingest.tags import Tagger
 from .display import in_script
 from .filters import fold
 from .language import ScriptDetector
+from .limits import Limits
 from .retrieve import Hit, Retriever
 
 ROLES = ("background", "approach", "results")
@@ -133,8 +134,9 @@ def _role(chunk: Chunk) -> str | None:
 class CaseLibrary:
     """The cases of one index. Built once per retriever (vectors and terms derived then)."""
 
-    def __init__(self, retriever: Retriever, settings: CaseSettings = CaseSettings()):
+    def __init__(self, retriever: Retriever, settings: CaseSettings = CaseSettings(), limits: Limits = Limits()):
         self._retriever = retriever
+        self._limits = limits
         self._settings = settings
         self._tagger = Tagger(retriever.matcher.normalize)  # themes and scenarios of a free text
         self._detector = ScriptDetector()
@@ -193,10 +195,12 @@ class CaseLibrary:
     def similar(self, case: str | None = None, text: str | None = None, k: int = 3, where: Callable[[Chunk], bool] | None = None) -> list[SimilarCase]:
         """The k cases most like `case` (a name `resolve` accepts) or like `text`, best first;
         with `where`, only cases with passages it accepts, paired through those passages.
-        Raises NoCases or UnknownCase."""
-        self._require_cases()
+        Raises NoCases, UnknownCase or InputRefused (`text`)."""
         if (case is None) == (text is None):
             raise ValueError("give exactly one of a case and a text")
+        if text is not None:
+            self._limits.text(text, "text")
+        self._require_cases()
         matcher = self._retriever.matcher
         if case is not None:
             source = self.case(case)
