@@ -16,6 +16,7 @@ from index.embedder import EmbedderError, load_embedder
 from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
+from .limits import measure_limits
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
 from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
@@ -99,6 +100,8 @@ def run(args: argparse.Namespace) -> dict:
         measured = measure_latency(dest, [q["question"] for q in questions], args.repeats)
         found, _ = score_hits(scorer, questions, measured.pop("hits"))  # copies carry the real text
         by_size[str(size)] = {**measured, "build_s": build_s, "dev_mrr@10": found["mrr@10"]}
+    _log("question limits: a maximum-length question next to typical ones")
+    limits = measure_limits(corpus_index, [q["question"] for q in questions])
     _log("app first render")
     app_s = measure_app_first_render(REPO / "app.py", corpus_index)
 
@@ -117,6 +120,7 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "quality": quality.scores,
         "speed": speed,
+        "limits": limits,
         "goals": goals(quality.scores, speed),
         "quality_misses": quality.misses,
         "embedder": engines,

@@ -58,6 +58,13 @@ def markdown(results: dict) -> str:
         "hundredths of cosine apart): recall@50 of any approximate index is low there by construction; "
         "top-1 agreement and the quality of the final ranking are the measures that matter.",
         "",
+        "## Question limits",
+        "",
+        f"- a question of the maximum length ({results['limits']['question_chars_limit']} characters, real dev questions joined) "
+        f"is answered in {results['limits']['max_length_ask_p50_ms']} ms (p50; at most {results['limits']['max_length_ask_max_ms']} ms), "
+        f"{results['limits']['max_length_vs_typical']}× a typical dev question ({results['limits']['typical_ask_p50_ms']} ms); "
+        f"a 100,000-character question is refused in {results['limits']['refusal_of_100k_chars_p50_ms']} ms, before any embedding",
+        "",
         "## Goals",
         "",
         _row(["goal", "target", "measured", "holds"]),
