@@ -1,9 +1,11 @@
-"""`python -m qa search|ask|similar|compare|lesson …`: the command line over the index (JSON
-contracts in DESIGN.md and the README). Errors become one line on stderr and a non-zero exit."""
+"""`python -m qa search|ask|similar|compare|lesson|serve …`: the command line over the index (JSON
+contracts in DESIGN.md and the README; `serve` starts the HTTP API, `qa.server`). Errors become
+one line on stderr and a non-zero exit."""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -70,10 +72,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     similar = commands.add_parser("similar", help="the cases most like a case or a text, and why")
     compare = commands.add_parser("compare", help="two or three cases side by side: background, approach, results, one cited passage per cell")
     lesson = commands.add_parser("lesson", help="a lesson pack for a topic: key passages, key terms, outline and questions (LLM), as Markdown or Word")
+    serve = commands.add_parser("serve", help="the HTTP API: OpenAI-compatible /v1/chat/completions, /v1/search, /health (docs at /docs)")
     for command in (search, ask):
         command.add_argument("question", nargs="*")
         command.add_argument("--batch", type=Path, help="JSONL file whose lines have a \"question\" field")
-    for command in (search, ask, similar, compare, lesson):
+    for command in (search, ask, similar, compare, lesson, serve):
         command.add_argument("--index", type=Path, default=None, help="index directory (default: $INDEX_DIR or var/index)")
     for command in (search, ask, similar, lesson):
         command.add_argument(
@@ -93,6 +96,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     lesson.add_argument("--out", type=Path, required=True, help="FILE.md (Markdown) or FILE.docx (Word)")
     lesson.add_argument("-k", type=int, default=LessonSettings.passages, help=f"key passages (default {LessonSettings.passages})")
     lesson.add_argument("--extractive", action="store_true", help="no LLM even when one is configured: passages and key terms only")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes, each with its own index and model (default: one per core)")
     return parser.parse_args(argv)
 
 
@@ -267,8 +273,25 @@ def _lesson(args: argparse.Namespace, filters: Filters) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .server import check_settings, serve  # FastAPI loads only for the server
+
+    if args.workers < 1:
+        raise SystemExit("error: --workers must be at least 1")
+    if args.index is not None:
+        os.environ["INDEX_DIR"] = str(args.index)  # the worker processes read their settings from the environment
+    try:
+        check_settings()
+    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError, ValueError) as exc:
+        raise SystemExit(f"error: {exc}")
+    serve(args.host, args.port, args.workers)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    if args.command == "serve":
+        return _serve(args)
     filters = _filters(args) if hasattr(args, "filter") else Filters()
     if args.command == "similar":
         return _similar(args, filters)
