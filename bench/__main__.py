@@ -16,6 +16,7 @@ from index.embedder import EmbedderError, load_embedder
 from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
+from .api import corpus_texts, measure_api
 from .limits import measure_limits
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
@@ -36,6 +37,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="indexes and caches (default var/bench)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for search latency, in chunks")
     parser.add_argument("--repeats", type=int, default=4, help="passes over the questions per size")
+    parser.add_argument("--api-users", type=int, default=50, help="concurrent users of the HTTP API (default 50)")
+    parser.add_argument("--api-seconds", type=float, default=20.0, help="seconds of load, for one user and for --api-users (default 20)")
     parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
     return parser.parse_args(argv)
 
@@ -54,7 +57,7 @@ def _engine(embedder) -> str:
     return f"{embedder.engine} engine" + (f" in {embedder.processes} processes" if embedder.processes > 1 else "")
 
 
-def goals(quality: dict, speed: dict) -> dict:
+def goals(quality: dict, speed: dict, api: dict) -> dict:
     best_peer = max(PEERS, key=lambda name: quality[name]["mrr@10"])
     margin = round(quality["ours"]["mrr@10"] - quality[best_peer]["mrr@10"], 4)
     largest = speed["by_size"][max(speed["by_size"], key=int)]
@@ -64,6 +67,11 @@ def goals(quality: dict, speed: dict) -> dict:
         f"search_p50_at_{largest['chunks']}": {
             "target": f"<= 1.5 x query embed + 2 ms = {budget} ms", "measured": largest["search_p50_ms"], "holds": largest["search_p50_ms"] <= budget,
         },
+        "api_throughput_ratio": {
+            "target": ">= 1.5 x one user at a time", "measured": api["throughput_ratio"], "holds": (api["throughput_ratio"] or 0) >= 1.5,
+        },
+        "api_p99_ms": {"target": "<= 2000", "measured": api["concurrent"]["p99_ms"], "holds": (api["concurrent"]["p99_ms"] or 1e9) <= 2000},
+        "api_errors": {"target": "0", "measured": api["concurrent"]["errors"] + api["one_user"]["errors"], "holds": api["concurrent"]["errors"] + api["one_user"]["errors"] == 0},
         "ingest_passages_per_s": {"target": ">= 20", "measured": speed["ingest_passages_per_s"], "holds": speed["ingest_passages_per_s"] >= 20},
     }
 
@@ -102,6 +110,8 @@ def run(args: argparse.Namespace) -> dict:
         by_size[str(size)] = {**measured, "build_s": build_s, "dev_mrr@10": found["mrr@10"]}
     _log("question limits: a maximum-length question next to typical ones")
     limits = measure_limits(corpus_index, [q["question"] for q in questions])
+    _log(f"HTTP API: one user, then {args.api_users} concurrent users, {args.api_seconds:g} s each")
+    api = measure_api(corpus_index, corpus_texts(args.corpus), args.work / "api-server.log", args.api_users, args.api_seconds)
     _log("app first render")
     app_s = measure_app_first_render(REPO / "app.py", corpus_index)
 
@@ -121,7 +131,8 @@ def run(args: argparse.Namespace) -> dict:
         "quality": quality.scores,
         "speed": speed,
         "limits": limits,
-        "goals": goals(quality.scores, speed),
+        "api": api,
+        "goals": goals(quality.scores, speed, api),
         "quality_misses": quality.misses,
         "embedder": engines,
         "command": "python -m bench " + " ".join(sys.argv[1:]),

@@ -2,13 +2,16 @@
 core) on a free loopback port, and a bounded client of N concurrent users, each sending a mix
 of searches, chat completions and streamed chat completions back to back until the time is up.
 Every response is checked: status 200, and every citation or hit verbatim
-(`text == document[start:end]`). Measured: latency p50/p95/p99 and throughput, for one user at
+(`text == document[start:end]`). Each request asks the next question of a pool of 415 real
+questions (the dev set, tests/data/ask_questions.jsonl, the DRCD questions: on-topic and
+off-topic), so no figure comes from a question the server has just seen. Measured: latency p50/p95/p99 and throughput, for one user at
 a time and for N users, side by side in one run (the ratio is what holds on a busy machine).
 Used by `python -m bench` and by the load test (tests/load/)."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import socket
@@ -35,11 +38,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int  # the uvicorn supervisor; its worker processes are its children
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server's processes (Linux /proc)."""
+        tick, total, pids = os.sysconf("SC_CLK_TCK"), 0.0, [self.pid]
+        while pids:
+            pid = pids.pop()
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+                pids += [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+        return total
+
+
 @contextlib.contextmanager
-def running_api(index: Path, log: Path, workers: int = 2, env: Mapping[str, str] | None = None, timeout: float = 180) -> Iterator[str]:
+def running_api(index: Path, log: Path, workers: int = 2, env: Mapping[str, str] | None = None, timeout: float = 180) -> Iterator[Server]:
     """`python -m qa serve` over `index` on a free loopback port, its output in `log`, without
-    the caller's LLM_* settings unless `env` gives them; yields the base URL once /health
-    answers; always stopped."""
+    the caller's LLM_* settings unless `env` gives them; yields it once /health answers;
+    always stopped."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LLM_")}
     environment.update({"PYTHONPATH": str(REPO), **(env or {})})
@@ -58,7 +78,7 @@ def running_api(index: Path, log: Path, workers: int = 2, env: Mapping[str, str]
             if time.monotonic() > deadline:
                 raise RuntimeError("the API server did not answer /health in time")
             time.sleep(0.5)
-        yield url
+        yield Server(url, process.pid)
     finally:
         process.terminate()
         try:
@@ -66,6 +86,14 @@ def running_api(index: Path, log: Path, workers: int = 2, env: Mapping[str, str]
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def question_pool() -> list[str]:
+    """The real questions the load is made of, each once, in an order that mixes the sets."""
+    files = [REPO.parent / "shared" / "eval" / "dev.jsonl", REPO / "tests" / "data" / "ask_questions.jsonl", REPO.parent / "shared" / "eval" / "drcd" / "questions.jsonl"]
+    sets = [[json.loads(line)["question"] for line in f.read_text(encoding="utf-8").splitlines() if line.strip()] for f in files if f.exists()]
+    mixed = [q for group in itertools.zip_longest(*sets) for q in group if q is not None]
+    return list(dict.fromkeys(mixed))
 
 
 def corpus_texts(corpus: Path) -> dict[str, str]:
@@ -85,6 +113,8 @@ class LoadResult:
     errors: list[str] = field(default_factory=list)  # what went wrong, one line each
     citations_checked: int = 0
 
+    questions: int = 0  # in the pool: requests beyond it repeat questions
+
     @property
     def requests(self) -> int:
         return sum(len(v) for v in self.latencies.values())
@@ -99,6 +129,7 @@ class LoadResult:
             "p95_ms": percentile(every, 95) if every else None,
             "p99_ms": percentile(every, 99) if every else None,
             "errors": len(self.errors), "first_errors": self.errors[:5], "citations_checked": self.citations_checked,
+            "distinct_questions": min(self.requests, self.questions),
         }
 
 
@@ -136,18 +167,19 @@ async def _one(client: httpx.AsyncClient, kind: str, question: str, texts: Mappi
 
 
 async def _load(url: str, users: int, seconds: float, questions: Sequence[str], texts: Mapping[str, str], token: str) -> LoadResult:
-    result = LoadResult(users)
+    result = LoadResult(users, questions=len(questions))
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=120) as client:
         start = time.perf_counter()
         deadline = start + seconds
 
+        turns = itertools.count()  # one event loop: no lock needed
+
         async def user(number: int) -> None:
-            turn = number
             while time.perf_counter() < deadline:
-                kind, question = KINDS[turn % len(KINDS)], questions[turn % len(questions)]
-                turn += 1
+                turn = next(turns)
+                kind, question = KINDS[(turn + number) % len(KINDS)], questions[turn % len(questions)]
                 sent = time.perf_counter()
                 try:
                     await _one(client, kind, question, texts, result)
@@ -165,12 +197,21 @@ def run_load(url: str, users: int, seconds: float, questions: Sequence[str], tex
     return asyncio.run(_load(url, users, seconds, questions, texts, token))
 
 
-def measure_api(index: Path, questions: Sequence[str], texts: Mapping[str, str], log: Path, users: int = 50, seconds: float = 20.0) -> dict:
-    """One user at a time, then `users` at once, against one server (one worker per core)."""
+def measure_api(index: Path, texts: Mapping[str, str], log: Path, users: int = 50, seconds: float = 20.0) -> dict:
+    """One user at a time, then `users` at once, against one server (one worker per core);
+    the warm-up and the two runs ask disjoint thirds of the question pool."""
     workers = os.cpu_count() or 1
-    with running_api(index, log, workers=workers) as url:
-        run_load(url, workers, 3.0, questions, texts)  # warm every worker
-        single = run_load(url, 1, seconds, questions, texts).figures()
-        many = run_load(url, users, seconds, questions, texts).figures()
+    pool = question_pool()
+    with running_api(index, log, workers=workers) as server:
+        run_load(server.url, workers, 3.0, pool[0::3], texts)  # warm every worker
+        runs = {}
+        for name, count, questions in (("one_user", 1, pool[1::3]), ("concurrent", users, pool[2::3])):
+            cpu = server.cpu_seconds()
+            result = run_load(server.url, count, seconds, questions, texts)
+            used = server.cpu_seconds() - cpu
+            # How much CPU the shared machine gave the server, and what a request cost in it.
+            runs[name] = {**result.figures(), "server_cores_used": round(used / result.seconds, 2),
+                          "server_cpu_ms_per_request": round(1000 * used / max(result.requests, 1), 1)}
+    single, many = runs["one_user"], runs["concurrent"]
     ratio = round(many["throughput_rps"] / single["throughput_rps"], 2) if single["throughput_rps"] else None
-    return {"workers": workers, "one_user": single, "concurrent": many, "throughput_ratio": ratio}
+    return {"workers": workers, **runs, "throughput_ratio": ratio, "cores_ratio": round(many["server_cores_used"] / single["server_cores_used"], 2)}

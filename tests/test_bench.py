@@ -91,7 +91,7 @@ def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path,
 def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--json", "--sizes", "100", "--repeats", "1", "--ingest-repeats", "1",
-         "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
+         "--api-users", "3", "--api-seconds", "2", "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -102,4 +102,8 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert set(speed["search_p50_ms"]) == set(speed["search_p95_ms"]) == {"100"}
     assert speed["ingest_passages_per_s"] > 0 and speed["query_embed_p50_ms"] > 0 and speed["rss_mb"] > 0
     assert speed["app_first_render_s"] > 0 and speed["ingest"]["engine_min_cosine"] >= 0.999
-    assert "## Goals" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    limits, api = results["limits"], results["api"]
+    assert limits["max_length_ask_p50_ms"] > 0 and limits["refusal_of_100k_chars_p50_ms"] is not None
+    assert api["one_user"]["requests"] > 0 and api["concurrent"]["users"] == 3 and api["concurrent"]["errors"] == 0
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "## Goals" in report and "## HTTP API under load" in report and "## Question limits" in report

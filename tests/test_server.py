@@ -36,8 +36,8 @@ def served(tmp_path_factory):
     shutil.copytree(REPO / "corpus", corpus)
     (corpus / "case1_synthetic.txt").write_text(SYNTHETIC_TRADITIONAL, encoding="utf-8")
     _ingest(corpus, root / "index")
-    with running_api(root / "index", root / "server.log", workers=2, env={"API_TOKEN": TOKEN}) as url:
-        yield url, corpus, root / "index", root / "server.log"
+    with running_api(root / "index", root / "server.log", workers=2, env={"API_TOKEN": TOKEN}) as server:
+        yield server.url, corpus, root / "index", root / "server.log"
 
 
 @pytest.fixture(scope="module")
