@@ -215,3 +215,23 @@ def measure_api(index: Path, texts: Mapping[str, str], log: Path, users: int = 5
     single, many = runs["one_user"], runs["concurrent"]
     ratio = round(many["throughput_rps"] / single["throughput_rps"], 2) if single["throughput_rps"] else None
     return {"workers": workers, **runs, "throughput_ratio": ratio, "cores_ratio": round(many["server_cores_used"] / single["server_cores_used"], 2)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.api --index DIR [--corpus corpus] [--users 50] [--seconds 20]`: these
+    figures alone, as one JSON object (`python -m bench` includes them)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.api", description=main.__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, required=True, help="an index of --corpus")
+    parser.add_argument("--corpus", type=Path, default=REPO / "corpus")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--log", type=Path, default=Path("var/bench/api-server.log"))
+    args = parser.parse_args(argv)
+    args.log.parent.mkdir(parents=True, exist_ok=True)
+    print(json.dumps(measure_api(args.index, corpus_texts(args.corpus), args.log, args.users, args.seconds), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -50,3 +50,21 @@ def measure_limits(index_dir: Path, questions: Sequence[str], repeats: int = 3) 
         "max_length_vs_typical": round(most / typical, 1),
         "refusal_of_100k_chars_p50_ms": percentile(refused_ms, 50) if len(refused_ms) == repeats else None,
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.limits --index DIR [--dev ../shared/eval/dev.jsonl]`: these figures
+    alone, as one JSON object (`python -m bench` includes them)."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m bench.limits")
+    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--dev", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev.jsonl")
+    args = parser.parse_args(argv)
+    questions = [json.loads(line)["question"] for line in args.dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    print(json.dumps(measure_limits(args.index, questions)))
+
+
+if __name__ == "__main__":
+    main()
