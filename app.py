@@ -28,7 +28,7 @@ from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, outline_mark
 from qa.export import conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
 from qa.lesson import LessonBuilder, LessonSettings
-from qa.limits import InputRefused, Limits
+from qa.limits import InputRefused, Limits, LimitsConfigError
 from qa.retrieve import Retriever, open_retriever
 
 CORPUS_DIR = Path(os.environ.get("CORPUS_DIR") or "corpus")
@@ -163,7 +163,7 @@ index_dir = str(default_index_dir())
 try:
     limits = Limits.from_env()
     retriever = load_retriever(index_dir)
-except (IndexUnavailable, EmbedderError, ValueError) as exc:
+except (IndexUnavailable, EmbedderError, LimitsConfigError) as exc:
     st.error(str(exc))
     st.info("Add documents to the corpus folder and run `make run` (or `python -m ingest corpus`).")
     st.stop()

@@ -21,7 +21,7 @@ from .display import reference, tag_label
 from .export import lesson_docx, lesson_markdown
 from .filters import FILTER_KEYS, FilterError, Filters
 from .lesson import LessonBuilder, LessonSettings
-from .limits import InputRefused, Limits
+from .limits import InputRefused, Limits, LimitsConfigError
 from .prompts import PromptError
 from .retrieve import Retriever, open_retriever
 
@@ -130,7 +130,7 @@ def _print_answer(answer) -> None:
 def _limits() -> Limits:
     try:
         return Limits.from_env()
-    except ValueError as exc:
+    except LimitsConfigError as exc:
         raise SystemExit(f"error: {exc}")
 
 
@@ -150,7 +150,7 @@ def _report_empty(retriever: Retriever, filters: Filters) -> None:
 def _assistant(args: argparse.Namespace, use_llm: bool) -> Assistant:
     try:
         return open_assistant(args.index, use_llm=use_llm)
-    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError, ValueError) as exc:
+    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError, LimitsConfigError) as exc:
         raise SystemExit(f"error: {exc}")
 
 
@@ -282,7 +282,7 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["INDEX_DIR"] = str(args.index)  # the worker processes read their settings from the environment
     try:
         check_settings()
-    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError, ValueError) as exc:
+    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError, LimitsConfigError) as exc:
         raise SystemExit(f"error: {exc}")
     serve(args.host, args.port, args.workers)
     return 0

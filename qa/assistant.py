@@ -143,8 +143,8 @@ class Assistant:
 def open_assistant(index_dir: Path | None = None, env: Mapping[str, str] = os.environ, use_llm: bool = True) -> Assistant:
     """The assistant over `index_dir` (default $INDEX_DIR or var/index), with the LLM that
     LLM_BASE_URL / LLM_MODEL / LLM_API_KEY configure, if any (and `use_llm`), and the limits
-    of `Limits.from_env`. Raises IndexUnavailable, EmbedderError, LlmConfigError or ValueError
-    (a bad MAX_QUESTION_CHARS) with a message for the user."""
+    of `Limits.from_env`. Raises IndexUnavailable, EmbedderError, LlmConfigError or
+    LimitsConfigError with a message for the user."""
     limits = Limits.from_env(env)
     settings = LlmSettings.from_env(env) if use_llm else None
     chat = None

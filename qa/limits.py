@@ -29,6 +29,10 @@ ENV_QUESTION_CHARS = "MAX_QUESTION_CHARS"
 T = TypeVar("T")
 
 
+class LimitsConfigError(ValueError):
+    """A limit set in the environment cannot be read; the message names the variable."""
+
+
 class InputRefused(ValueError):
     """A text a user sent is refused before any work; `message` says why, in the text's script."""
 
@@ -52,14 +56,14 @@ class Limits:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Limits:
-        """The defaults, with the question limit from $MAX_QUESTION_CHARS when set."""
+        """The defaults, with the question limit from $MAX_QUESTION_CHARS when set. Raises LimitsConfigError."""
         value = env.get(ENV_QUESTION_CHARS, "").strip()
         if not value:
             return cls()
         try:
             return cls(question_chars=int(value))
         except ValueError:
-            raise ValueError(f"{ENV_QUESTION_CHARS} must be a whole number of characters (at least 1), not {value!r}") from None
+            raise LimitsConfigError(f"{ENV_QUESTION_CHARS} must be a whole number of characters (at least 1), not {value!r}") from None
 
     def text(self, text: str, field: Field = "question") -> str:
         """`text` unchanged if it may be searched; else InputRefused. Length first: a huge text

@@ -38,7 +38,7 @@ from .answer import Answer, Restart, TextDelta, Turn
 from .assistant import Assistant, open_assistant
 from .chat import LlmSettings
 from .filters import FilterError, Filters
-from .limits import InputRefused, Limits
+from .limits import InputRefused, Limits, LimitsConfigError
 from .retrieve import Retriever
 
 MODEL_ID = "casebook"
@@ -55,10 +55,10 @@ class ServerSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ServerSettings:
-        """INDEX_DIR, API_TOKEN, MAX_REQUEST_BYTES, MAX_QUESTION_CHARS. Raises ValueError naming the bad one."""
+        """INDEX_DIR, API_TOKEN, MAX_REQUEST_BYTES, MAX_QUESTION_CHARS. Raises LimitsConfigError naming the bad one."""
         raw = env.get("MAX_REQUEST_BYTES", "").strip() or str(cls.max_request_bytes)
         if not raw.isdigit() or int(raw) < 1024:
-            raise ValueError(f"MAX_REQUEST_BYTES must be a whole number of bytes, at least 1024, not {raw!r}")
+            raise LimitsConfigError(f"MAX_REQUEST_BYTES must be a whole number of bytes, at least 1024, not {raw!r}")
         index_dir = Path(env["INDEX_DIR"]) if env.get("INDEX_DIR") else default_index_dir()
         return cls(index_dir=index_dir, token=env.get("API_TOKEN", ""), max_request_bytes=int(raw), limits=Limits.from_env(env))
 

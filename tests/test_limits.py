@@ -11,7 +11,7 @@ from qa.assistant import Assistant
 from qa.cases import CaseLibrary
 from qa.filters import FilterError, Filters
 from qa.lesson import LessonBuilder
-from qa.limits import InputRefused, Limits
+from qa.limits import InputRefused, Limits, LimitsConfigError
 from qa.retrieve import Retriever
 
 from .conftest import FakeEmbedder
@@ -73,8 +73,18 @@ def test_limit_from_the_environment():
     assert Limits.from_env({}).question_chars == Limits().question_chars
     assert Limits.from_env({"MAX_QUESTION_CHARS": " 300 "}).question_chars == 300
     for bad in ("many", "0", "-5"):
-        with pytest.raises(ValueError, match="MAX_QUESTION_CHARS|at least 1"):
+        with pytest.raises(LimitsConfigError, match="MAX_QUESTION_CHARS"):
             Limits.from_env({"MAX_QUESTION_CHARS": bad})
+
+
+def test_server_settings_from_the_environment(tmp_path):
+    from qa.server import ServerSettings
+
+    settings = ServerSettings.from_env({"INDEX_DIR": str(tmp_path), "API_TOKEN": "t", "MAX_REQUEST_BYTES": "2048", "MAX_QUESTION_CHARS": "50"})
+    assert (settings.index_dir, settings.token, settings.max_request_bytes, settings.limits.question_chars) == (tmp_path, "t", 2048, 50)
+    for bad in ("big", "100"):
+        with pytest.raises(LimitsConfigError, match="MAX_REQUEST_BYTES"):
+            ServerSettings.from_env({"MAX_REQUEST_BYTES": bad})
 
 
 def test_history_keeps_the_last_turns_cut_to_their_caps():
