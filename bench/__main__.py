@@ -37,6 +37,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="indexes and caches (default var/bench)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for search latency, in chunks")
     parser.add_argument("--repeats", type=int, default=4, help="passes over the questions per size")
+    parser.add_argument("--limits-repeats", type=int, default=3, help="passes of the question-limits timing (default 3)")
     parser.add_argument("--api-users", type=int, default=50, help="concurrent users of the HTTP API (default 50)")
     parser.add_argument("--api-seconds", type=float, default=20.0, help="seconds of load, for one user and for --api-users (default 20)")
     parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> dict:
         found, _ = score_hits(scorer, questions, measured.pop("hits"))  # copies carry the real text
         by_size[str(size)] = {**measured, "build_s": build_s, "dev_mrr@10": found["mrr@10"]}
     _log("question limits: a maximum-length question next to typical ones")
-    limits = measure_limits(corpus_index, [q["question"] for q in questions])
+    limits = measure_limits(corpus_index, [q["question"] for q in questions], args.limits_repeats)
     _log(f"HTTP API: one user, then {args.api_users} concurrent users, {args.api_seconds:g} s each")
     api = measure_api(corpus_index, corpus_texts(args.corpus), args.work / "api-server.log", args.api_users, args.api_seconds)
     _log("app first render")

@@ -91,7 +91,7 @@ def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path,
 def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--json", "--sizes", "100", "--repeats", "1", "--ingest-repeats", "1",
-         "--api-users", "3", "--api-seconds", "2", "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
+         "--limits-repeats", "1", "--api-users", "3", "--api-seconds", "2", "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]

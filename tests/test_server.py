@@ -175,7 +175,7 @@ def test_openapi_docs_are_served(http):
 
 
 def test_a_newly_committed_index_is_served_without_restart(served, http):
-    url, corpus, index = served
+    url, corpus, index, _ = served
     before = httpx.get(f"{url}/health").json()
     (corpus / "case2_synthetic.txt").write_text(SYNTHETIC_SIMPLIFIED_GREEN, encoding="utf-8")
     _ingest(corpus, index)
