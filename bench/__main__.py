@@ -17,6 +17,7 @@ from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
 from .api import corpus_texts, measure_api
+from .integrity import measure_checks
 from .limits import measure_limits
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
@@ -113,6 +114,8 @@ def run(args: argparse.Namespace) -> dict:
     limits = measure_limits(corpus_index, [q["question"] for q in questions], args.limits_repeats)
     _log(f"HTTP API: one user, then {args.api_users} concurrent users, {args.api_seconds:g} s each")
     api = measure_api(corpus_index, corpus_texts(args.corpus), args.work / "api-server.log", args.api_users, args.api_seconds)
+    _log(f"opening the index of {max(sizes)} chunks with and without full verification")
+    integrity = measure_checks(args.work / f"synthetic-{max(sizes)}", matcher)
     _log("app first render")
     app_s = measure_app_first_render(REPO / "app.py", corpus_index)
 
@@ -134,6 +137,7 @@ def run(args: argparse.Namespace) -> dict:
         "limits": limits,
         "api": api,
         "goals": goals(quality.scores, speed, api),
+        "integrity": integrity,
         "quality_misses": quality.misses,
         "embedder": engines,
         "command": "python -m bench " + " ".join(sys.argv[1:]),

@@ -81,6 +81,14 @@ def markdown(results: dict) -> str:
         f"Throughput of {results['api']['concurrent']['users']} users over one user at a time: {results['api']['throughput_ratio']}× "
         f"(cores the server got: {results['api']['cores_ratio']}×).",
         "",
+        "## Index self-checks",
+        "",
+        f"Opening the index of {results['integrity']['chunks']} chunks ({results['integrity']['files']} files, "
+        f"{results['integrity']['index_mb']} MB; median of 3, alternated): {results['integrity']['open_s']} s with the checks "
+        f"made on every open (sizes, headers, shapes), {results['integrity']['open_verified_s']} s with every file's xxh3 "
+        f"checksum too (`python -m ingest --verify`, `--if-stale`): {results['integrity']['verified_over_open']}x, "
+        f"checksums at {results['integrity']['checksum_mb_per_s']} MB/s.",
+        "",
         "## Goals",
         "",
         _row(["goal", "target", "measured", "holds"]),

@@ -32,7 +32,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index.store import MANIFEST, IndexUnavailable, default_index_dir, open_index
+from index.commit import MANIFEST
+from index.store import IndexUnavailable, default_index_dir, open_index
 
 from .answer import Answer, Restart, TextDelta, Turn
 from .assistant import Assistant, open_assistant
@@ -76,8 +77,9 @@ class ApiError(Exception):
 
 
 def index_signature(index_dir: Path) -> tuple[int, int] | None:
-    """What changes when an ingest commits a new index (its manifest is a new file then):
-    cheap enough to ask on every request. None when there is no index."""
+    """What changes when an ingest commits a new index version: its commit point
+    (`index.commit`) is then replaced by a new file. One stat, cheap enough for every request.
+    None when there is no index."""
     try:
         stat = (index_dir / MANIFEST).stat()
     except OSError:

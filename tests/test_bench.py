@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from bench.integrity import measure_checks
 from bench.peers import PeerRetriever, PeerSettings, chatchat_split, langchain_default_split
 from bench.quality import load_scorer, score_hits
 from bench.synthetic import synthetic_index
@@ -84,6 +85,9 @@ def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path,
     assert all("synthetic" in c.text for c in big.chunks[len(chunks):])
     hits = Retriever(big, fake_embedder, matcher).search("農村小微企業的貸款審批", k=5)
     assert len(hits) == 5 and json.dumps([h.to_json() for h in hits], ensure_ascii=False)
+    checks = measure_checks(dest, matcher, repeats=1)
+    assert (checks["chunks"], checks["files"]) == (300, len(big.manifest["files"]))
+    assert checks["open_s"] > 0 and checks["open_verified_s"] > 0 and checks["index_mb"] > 0
 
 
 @pytest.mark.slow
@@ -102,8 +106,9 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert set(speed["search_p50_ms"]) == set(speed["search_p95_ms"]) == {"100"}
     assert speed["ingest_passages_per_s"] > 0 and speed["query_embed_p50_ms"] > 0 and speed["rss_mb"] > 0
     assert speed["app_first_render_s"] > 0 and speed["ingest"]["engine_min_cosine"] >= 0.999
+    assert results["integrity"]["chunks"] == 100 and results["integrity"]["open_verified_s"] > 0
     limits, api = results["limits"], results["api"]
     assert limits["max_length_ask_p50_ms"] > 0 and limits["refusal_of_100k_chars_p50_ms"] is not None
     assert api["one_user"]["requests"] > 0 and api["concurrent"]["users"] == 3 and api["concurrent"]["errors"] == 0
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
-    assert "## Goals" in report and "## HTTP API under load" in report and "## Question limits" in report
+    assert "## Goals" in report and "## HTTP API under load" in report and "## Question limits" in report and "## Index self-checks" in report
