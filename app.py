@@ -32,6 +32,7 @@ from qa.export import ExportError, conversation_docx, conversation_markdown, les
 from qa.filters import Filters, tag_values
 from qa.i18n import LANGUAGES, Messages, language_for_locale, messages
 from qa.lesson import LessonBuilder, LessonSettings
+from qa.limits import InputRefused, Limits, LimitsConfigError
 from qa.retrieve import Retriever, open_retriever
 
 CORPUS_DIR = Path(os.environ.get("CORPUS_DIR") or "corpus")
@@ -53,10 +54,11 @@ def load_retriever(index_dir: str) -> Retriever:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)  # an older index version is let go
-def load_assistant(index_dir: str, version: str, _retriever: Retriever) -> Assistant:
+def load_assistant(index_dir: str, version: str, _retriever: Retriever, _limits: Limits) -> Assistant:
     """What answering needs per index (its chunk maps, prompts, checks), built once per index
-    version and shared by every session; each question takes a light copy (`for_session`)."""
-    return Assistant(_retriever)
+    version and shared by every session; each question takes a light copy (`for_session`).
+    The limits come from the environment, fixed for the process."""
+    return Assistant(_retriever, limits=_limits)
 
 
 @st.cache_resource(show_spinner=False)
@@ -207,12 +209,13 @@ def rebuilt_retriever(index_dir: str, damage: IndexDamaged, t: Messages) -> Retr
 
 index_dir = str(default_index_dir())
 try:
+    limits = Limits.from_env()
     try:
         with st.spinner(t("loading_index")):
             retriever = load_retriever(index_dir)
     except IndexDamaged as damage:
         retriever = rebuilt_retriever(index_dir, damage, t)
-except (IndexUnavailable, EmbedderError) as exc:
+except (IndexUnavailable, EmbedderError, LimitsConfigError) as exc:
     st.error(escape_markdown(str(exc)))
     st.info(t("no_index_hint"))
     st.stop()
@@ -339,25 +342,30 @@ with ask_tab:
         with st.chat_message("assistant"):
             show_answer(answer, number, retriever, script, t)
 
-    question = st.chat_input(t("chat_placeholder")) or picked
+    question = st.chat_input(t("chat_placeholder"), max_chars=limits.question_chars) or picked
     if question:
-        assistant = load_assistant(index_dir, manifest["version"], retriever).for_session(chat, AssistantSettings(passages=top_k))
+        assistant = load_assistant(index_dir, manifest["version"], retriever, limits).for_session(chat, AssistantSettings(passages=top_k))
         history = [Turn(a.question, a.text) for a in st.session_state.history]
-        with st.chat_message("user"):
-            st.text(question)
-        with st.chat_message("assistant"):
-            placeholder, text = st.empty(), ""
-            placeholder.caption(t("searching"))
-            for event in assistant.stream(question, history, filters):
-                if isinstance(event, TextDelta):
-                    text += event.text
-                    placeholder.markdown(escape_markdown(in_script(text, script)))
-                elif isinstance(event, Restart):
-                    text = ""
-                    st.warning(escape_markdown(event.notice), icon="⚠️")
-                else:
-                    st.session_state.history.append(event)
-        st.rerun()
+        try:
+            limits.text(question)  # refused before it is shown as asked (the assistant checks it too)
+        except InputRefused as exc:
+            st.warning(exc.message, icon="✏️")
+        else:
+            with st.chat_message("user"):
+                st.text(question)
+            with st.chat_message("assistant"):
+                placeholder, text = st.empty(), ""
+                placeholder.caption(t("searching"))
+                for event in assistant.stream(question, history, filters):
+                    if isinstance(event, TextDelta):
+                        text += event.text
+                        placeholder.markdown(escape_markdown(in_script(text, script)))
+                    elif isinstance(event, Restart):
+                        text = ""
+                        st.warning(escape_markdown(event.notice), icon="⚠️")
+                    else:
+                        st.session_state.history.append(event)
+            st.rerun()
 
 with cases_tab:
     with st.spinner(t("loading_cases")):
@@ -398,11 +406,14 @@ with cases_tab:
 
 with lesson_tab:
     st.caption(t("lesson_hint"))
-    topic = st.text_input(t("lesson_topic"), placeholder=t("lesson_topic_placeholder"))
+    topic = st.text_input(t("lesson_topic"), placeholder=t("lesson_topic_placeholder"), max_chars=limits.question_chars)
     passages = st.slider(t("key_passages"), 3, 12, LessonSettings.passages)
     if st.button(t("build_lesson"), type="primary", disabled=not topic.strip()):
         with st.spinner(t("collecting_and_asking", model=escape_markdown(chat.name)) if chat else t("collecting")):
-            st.session_state.lesson = LessonBuilder(retriever, chat, LessonSettings(passages=passages)).build(topic.strip(), filters)
+            try:
+                st.session_state.lesson = LessonBuilder(retriever, chat, LessonSettings(passages=passages), limits=limits).build(topic.strip(), filters)
+            except InputRefused as exc:
+                st.warning(exc.message, icon="✏️")
     pack = st.session_state.get("lesson")
     if pack is not None:
         st.subheader(escape_markdown(pack.topic))

@@ -32,6 +32,13 @@ class Phrases:
     lesson_llm_failed: str  # {error}
     lesson_no_outline: str
     lesson_uncited: str
+    blank: str  # refusal of a blank or punctuation-only text; {what} names it
+    too_long: str  # refusal of a text over its limit; {what}, {length}, {limit}
+    inputs: tuple[tuple[str, str], ...]  # what `blank`/`too_long` call each text a user sends (qa.limits)
+
+    def refusal(self, phrase: str, field: str, **values: int) -> str:
+        """`phrase` ("blank" or "too_long") filled in for the text `field` (question, topic, text)."""
+        return getattr(self, phrase).format(what=dict(self.inputs)[field], **values)
 
 
 PHRASES: dict[Script, Phrases] = {
@@ -48,6 +55,9 @@ PHRASES: dict[Script, Phrases] = {
         lesson_llm_failed="{error}。缺少提纲和讨论题；重点段落和关键词完整。",
         lesson_no_outline="大语言模型没有返回提纲；重点段落和关键词完整。",
         lesson_uncited="大语言模型的提纲没有引用任何段落：请对照段落核对。",
+        blank="请输入{what}：空白或只有标点符号的内容无法回答。",
+        too_long="{what}太长（{length} 个字符），请缩短到 {limit} 个字符以内再试。",
+        inputs=(("question", "问题"), ("topic", "课程主题"), ("text", "案例描述")),
     ),
     "hant": Phrases(
         intro="資料中與問題最相關的原文如下：",
@@ -62,6 +72,9 @@ PHRASES: dict[Script, Phrases] = {
         lesson_llm_failed="{error}。缺少大綱與討論題；重點段落與關鍵詞完整。",
         lesson_no_outline="大型語言模型沒有傳回大綱；重點段落與關鍵詞完整。",
         lesson_uncited="大型語言模型的大綱沒有引用任何段落：請對照段落檢查。",
+        blank="請輸入{what}：空白或只有標點符號的內容無法回答。",
+        too_long="{what}太長（{length} 個字元），請縮短到 {limit} 個字元以內再試。",
+        inputs=(("question", "問題"), ("topic", "課程主題"), ("text", "案例描述")),
     ),
     "en": Phrases(
         intro="The sources say (quoted in their original language):",
@@ -76,6 +89,9 @@ PHRASES: dict[Script, Phrases] = {
         lesson_llm_failed="{error}. The outline and discussion questions are missing; the passages and key terms are complete.",
         lesson_no_outline="The LLM returned no outline; the passages and key terms are complete.",
         lesson_uncited="The LLM's outline cites none of the passages: check it against them.",
+        blank="Please type a {what}: a blank or punctuation-only one cannot be answered.",
+        too_long="The {what} is too long ({length} characters): please shorten it to at most {limit} characters.",
+        inputs=(("question", "question"), ("topic", "lesson topic"), ("text", "case description")),
     ),
 }
 

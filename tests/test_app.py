@@ -248,3 +248,13 @@ def test_language_follows_the_browser_then_the_sidebar_choice(library, monkeypat
     assert app.title[0].value == messages("zh-Hant")("title")
     assert [b.label for b in app.sidebar.get("download_button")] == [messages("zh-Hant")("export_markdown"), messages("zh-Hant")("export_word")]
     assert started(library, monkeypatch, "zh-SG").title[0].value == messages("zh-Hans")("title")
+def test_blank_questions_are_refused_and_long_ones_capped_by_the_chat_box(app):
+    """Issue 19: a blank or punctuation-only question gets a message and is never answered; the
+    chat box itself caps a question at the limit (Streamlit cuts a longer value to max_chars)."""
+    assert app.chat_input[0].max_chars == 1000
+    app.chat_input[0].set_value("？？").run()
+    assert not app.exception and "blank or punctuation-only" in app.warning[0].value
+    assert not app.chat_message and not app.code  # nothing asked, nothing cited
+    app.chat_input[0].set_value("數字金融" * 300).run()
+    assert not app.exception
+    assert [len(a.question) for a in app.session_state.history] == [1000]

@@ -97,7 +97,7 @@ def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path,
 def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--json", "--parts", "retrieval", "--sizes", "100", "--repeats", "1", "--ingest-repeats", "1", "--load-sessions", "2",
-         "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
+         "--limits-repeats", "1", "--api-users", "3", "--api-seconds", "2", "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
         cwd=REPO, capture_output=True, text=True, timeout=850,  # under pytest's 900 s; minutes under heavy load
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -111,5 +111,9 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert results["integrity"]["chunks"] == 100 and results["integrity"]["open_verified_s"] > 0
     load = results["load"]
     assert load["answers"] == 10 and load["errors"] == load["invalid_citations"] == [] and load["answer_p95_s"] >= load["answer_p50_s"] > 0
+    limits, api = results["limits"], results["api"]
+    assert limits["max_length_ask_p50_ms"] > 0 and limits["refusal_of_100k_chars_p50_ms"] is not None
+    assert api["one_user"]["requests"] > 0 and api["concurrent"]["users"] == 3 and api["concurrent"]["errors"] == 0
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
-    assert "## Goals" in report and "## Many users at once" in report
+    assert "## Goals" in report and "## Many users at once" in report and "## HTTP API under load" in report
+    assert "## Question limits" in report and "## Index self-checks" in report
