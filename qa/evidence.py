@@ -15,14 +15,12 @@ from typing import Sequence
 
 import numpy as np
 
-from index.text import sentence_spans
+from index.sentences import ends_as_sentence, has_cjk, sentence_spans
 
-from .language import has_cjk
 from .retrieve import Hit, Retriever
 
 _SPACE = re.compile(r"\s+")
 _WORD_CHAR = re.compile(r"\w")
-_SENTENCE_END = re.compile(r"[。！？!?；;.…][”’」』）)\]\"']*\s*$")
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ class EvidenceFinder:
             chunk = hit.chunk
             vectors = self._chunk_vectors(hit)
             headings = {part.strip() for part in chunk.section.split(" > ")}
-            for (s, e), vector in zip(sentence_spans(chunk.text), vectors):
+            for (s, e), vector in zip(sentence_spans(chunk.text), vectors, strict=True):
                 key = (chunk.doc, chunk.start + s)
                 if key in seen:
                     continue
@@ -153,7 +151,7 @@ class EvidenceFinder:
         window = self.settings.label_context
         near = [
             line for line in lines[max(0, at - window) : at + window + 1]
-            if line is not None and line is not label and len(line.text) <= self.settings.short_line_chars and not _SENTENCE_END.search(line.text)
+            if line is not None and line is not label and len(line.text) <= self.settings.short_line_chars and not ends_as_sentence(line.text)
         ]
         return sorted([label, *near], key=lambda line: line.start) if near else []
 

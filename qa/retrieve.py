@@ -74,6 +74,10 @@ class Retriever:
     def matcher(self) -> TextMatcher:
         return self._matcher
 
+    @property
+    def settings(self) -> RetrievalSettings:
+        return self._settings
+
     def question_vector(self, question: str) -> np.ndarray:
         """The question's embedding, shape (1, dim), L2-normalized."""
         return self.embedder.embed([self._matcher.normalize(question)], "query")

@@ -227,7 +227,7 @@ def test_a_condense_that_only_repeats_the_previous_question_is_not_trusted(retri
 
 def test_a_label_is_quoted_with_the_short_lines_around_it(retriever):
     from index.records import Chunk
-    from index.text import sentence_spans
+    from index.sentences import sentence_spans
     from qa.evidence import EvidenceFinder, Sentence
     from qa.retrieve import Hit
 

@@ -1,5 +1,5 @@
 """Matching text: traditional and simplified questions meet the same tokens; sentences."""
-from index.text import sentence_spans
+from index.sentences import ends_as_sentence, has_cjk, sentence_spans, trailing_stop
 
 
 def test_script_parity_both_ways(matcher):
@@ -40,3 +40,14 @@ def test_typesetting_spaces_between_cjk_characters_are_ignored(matcher):
     assert matcher.normalize("序 言") == "序言"
     assert matcher.tokens("序　言") == matcher.tokens("序言")
     assert matcher.normalize("AI 金融 API") == "ai 金融 api"
+
+
+def test_one_cjk_test_for_every_han_block():
+    assert has_cjk("數") and has_cjk("数") and has_cjk("\u3400") and has_cjk("\uf900")  # unified, extension A, compatibility
+    assert not has_cjk("AI finance 123, ，。") and not has_cjk("")
+
+
+def test_sentence_ends_and_trailing_stops_come_from_the_splitter():
+    assert ends_as_sentence("系統在三分鐘內完成審批。") and ends_as_sentence("“第三句？”")
+    assert not ends_as_sentence("一、創新背景") and not ends_as_sentence("推薦人")
+    assert trailing_stop("完成審批。") == 4 and trailing_stop("完成審批") == 4
