@@ -1,6 +1,7 @@
 """Hybrid retrieval: dense (FAISS) and BM25 rankings fused by reciprocal rank fusion."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -69,6 +70,8 @@ class Retriever:
         self._matcher = matcher
         self._settings = settings
         self._sentence_owner = index.sentence_owner
+        # A question is embedded once however many steps (ranking, evidence, answerability) ask.
+        self._question_vectors = functools.lru_cache(maxsize=256)(self._embed_question)
 
     @property
     def matcher(self) -> TextMatcher:
@@ -79,8 +82,13 @@ class Retriever:
         return self._settings
 
     def question_vector(self, question: str) -> np.ndarray:
-        """The question's embedding, shape (1, dim), L2-normalized."""
-        return self.embedder.embed([self._matcher.normalize(question)], "query")
+        """The question's embedding, shape (1, dim), L2-normalized (read-only: it is cached)."""
+        return self._question_vectors(question)
+
+    def _embed_question(self, question: str) -> np.ndarray:
+        vector = self.embedder.embed([self._matcher.normalize(question)], "query")
+        vector.setflags(write=False)
+        return vector
 
     def dense_ranking(self, question: str, n: int, rows: np.ndarray | None = None) -> list[int]:
         """Candidates from the chunk and sentence FAISS indexes (with `rows`: exactly those
