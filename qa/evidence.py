@@ -153,8 +153,12 @@ class EvidenceFinder:
         kind = question_type(self._matcher.normalize(question))
         best = candidates[0]
         if kind in FACTOID:
+            holds = lambda x: holds_answer_kind(kind, self._matcher.normalize(x.text))  # noqa: E731
             near = [x for x in candidates if x.score >= best.score - s.factoid_within]
-            return self._in_context([next((x for x in near if holds_answer_kind(kind, self._matcher.normalize(x.text))), best)], sentences)
+            chosen = next((x for x in near if holds(x)), best)
+            # The best sentence may restate the question while its neighbour holds the answer.
+            neighbour = None if holds(chosen) else next((x for x in self._neighbours(chosen, sentences) if holds(x)), None)
+            return self._in_context([chosen] + ([neighbour] if neighbour else []), sentences)
         reason = kind == "reason"
         floor = best.score - (s.reason_within if reason else s.keep_within)
         chosen = [best]
@@ -167,20 +171,27 @@ class EvidenceFinder:
                 chosen.append(sentence)
         return self._in_context(chosen, sentences)
 
-    def _in_context(self, chosen: list[Sentence], sentences: Sequence[Sentence]) -> list[Sentence]:
-        """`chosen` with the antecedent of each quote that points back (the sentence before it
-        in its passage), grouped by passage in the order of their best quote, each passage's
-        quotes in reading order."""
+    def _neighbours(self, sentence: Sentence, sentences: Sequence[Sentence]) -> list[Sentence]:
+        """The sentences just after and just before `sentence` in its passage (those there are)."""
         by_start = {(x.hit.chunk.doc, x.start): x for x in sentences}
+        chunk = sentence.hit.chunk
+        starts = [chunk.start + start for start, _ in sentence_spans(chunk.text)]
+        at = starts.index(sentence.start)
+        around = [starts[i] for i in (at + 1, at - 1) if 0 <= i < len(starts)]
+        return [x for start in around if (x := by_start.get((chunk.doc, start))) is not None]
+
+    def _in_context(self, chosen: list[Sentence], sentences: Sequence[Sentence]) -> list[Sentence]:
+        """`chosen` with what each quote needs to be read: the sentence before one that points
+        back (其/该/這…), the clause after one that ends in a semicolon; grouped by passage in
+        the order of their best quote, each passage's quotes in reading order."""
         out = list(chosen)
         for quote in chosen:
-            if _POINTS_BACK.match(quote.text):
-                chunk = quote.hit.chunk
-                starts = [chunk.start + start for start, _ in sentence_spans(chunk.text)]
-                at = starts.index(quote.start)
-                before = by_start.get((chunk.doc, starts[at - 1])) if at > 0 else None
-                if before is not None and before not in out:
-                    out.append(before)
+            around = self._neighbours(quote, sentences)
+            after = next((x for x in around if x.start > quote.start), None)
+            before = next((x for x in around if x.start < quote.start), None)
+            for needed, wanted in ((before, _POINTS_BACK.match(quote.text)), (after, quote.text.rstrip()[-1:] in "；;")):
+                if wanted and needed is not None and needed not in out:
+                    out.append(needed)
         passages = list(dict.fromkeys(q.hit.chunk.id for q in chosen))
         return sorted(out, key=lambda q: (passages.index(q.hit.chunk.id), q.start))
 
