@@ -20,7 +20,7 @@ from pathlib import Path
 from index.embedder import EmbedderError, load_embedder
 from index.store import IndexUnavailable
 from index.text import TextMatcher
-from qa.retrieve import open_retriever
+from qa.retrieve import RetrievalSettings, open_retriever
 
 from .quality import CONFIGURATIONS, QuestionSet, build_corpus_index, measure_set, load_corpus, load_scorer, measure_quality, peer_retrievers, rankers, read_questions, score_hits
 from .report import markdown, quality_markdown
@@ -138,6 +138,8 @@ def _quality(argv: list[str]) -> int:
                         help="a question set (repeatable; default: the book's dev set and DRCD dev)")
     parser.add_argument("--configs", default=",".join(CONFIGURATIONS), help=f"configurations to run (default: {','.join(CONFIGURATIONS)})")
     parser.add_argument("--limit", type=int, help="only the first N answerable and N unanswerable questions of each set")
+    parser.add_argument("--dense-weight", type=float, default=RetrievalSettings().dense_weight,
+                        help=f"our fusion's weight of the dense ranking (BM25: 1; shipped {RetrievalSettings().dense_weight})")
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="indexes and caches (default var/bench)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line of stdout)")
     parser.add_argument("--report", type=Path, help="also write a Markdown report here")
@@ -156,7 +158,8 @@ def _quality(argv: list[str]) -> int:
     try:
         passage_embedder, query_embedder = load_embedder(batch=True), load_embedder()
         matcher = TextMatcher()
-        figures = {q.name: measure_set(q, args.work, (passage_embedder, query_embedder), matcher, names, args.limit, _log) for q in sets}
+        retrieval = RetrievalSettings(dense_weight=args.dense_weight)
+        figures = {q.name: measure_set(q, args.work, (passage_embedder, query_embedder), matcher, names, args.limit, _log, retrieval) for q in sets}
     except (EmbedderError, IndexUnavailable, ValueError) as exc:
         raise SystemExit(f"error: {exc}")
     finally:

@@ -159,10 +159,12 @@ def _selected(questions: list[dict], limit: int | None) -> list[dict]:
 def measure_set(
     qset: QuestionSet, work: Path, embedders: tuple[Embedder, Embedder], matcher: TextMatcher,
     names: Sequence[str] = CONFIGURATIONS, limit: int | None = None, log=lambda message: None,
+    retrieval: RetrievalSettings = RetrievalSettings(),
 ) -> dict:
-    """`{configuration: {"search": scorer figures, "ask": scorer figures}}` on one question set."""
+    """`{configuration: {"search": scorer figures, "ask": scorer figures}}` on one question set;
+    `retrieval`: our retriever's settings (the shipped ones by default)."""
     index_dir = corpus_index(qset.corpus, work, log)
-    retriever = Retriever(open_index(index_dir, embedders[1].name, matcher), embedders[1], matcher)
+    retriever = Retriever(open_index(index_dir, embedders[1].name, matcher), embedders[1], matcher, retrieval)
     questions = _selected(read_questions(qset.questions), limit)
     scratch = work / "runs" / qset.name
     scratch.mkdir(parents=True, exist_ok=True)

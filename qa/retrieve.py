@@ -32,8 +32,10 @@ class RetrievalSettings:
     candidates: int = 50  # taken from each ranking before fusion
     rrf_k: int = 60
     # BM25 counts twice the dense ranking: on DRCD dev questions outside the report set
-    # (`python -m bench calibrate`'s split, 454 questions) MRR@10 was dense alone 0.952, BM25
-    # alone 0.961, fused 1:1 0.960 (no better than BM25), 0.7:1 0.967, 0.5:1 0.968, 1.5:1 0.957.
+    # (`python -m bench calibrate`'s split, 454 answerable) MRR@10 was dense alone 0.952, BM25
+    # alone 0.961, fused 1:1 0.960 (no better than BM25), 0.7:1 0.967, 0.5:1 0.968, 1.5:1 0.957
+    # (`python -m bench quality --set calib=var/bench/calibration/corpus,var/bench/calibration/questions.jsonl
+    # --configs ours --dense-weight W`).
     dense_weight: float = 0.5
     bm25_weight: float = 1.0
     # dense score of a chunk = w·cos(question, chunk) + (1-w)·max cos(question, its sentences)
