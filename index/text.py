@@ -22,6 +22,8 @@ import opencc
 from .sentences import CJK_CHARS
 
 DATA_DIR = Path(__file__).parent / "data"
+# jieba user dictionary: only the book's vocabulary as DESIGN.md records it (institution types,
+# scenarios, the named articles, the parts of a case); never a row for one question.
 DEFAULT_USER_DICT = DATA_DIR / "finance_dict.txt"
 DEFAULT_STOPWORDS = DATA_DIR / "stopwords.txt"
 DEFAULT_GLOSSARY = DATA_DIR / "glossary_en_zh.tsv"
