@@ -95,7 +95,10 @@ def peer_retrievers(documents: Sequence[Document], embedders: tuple[Embedder, Em
 
 def one_sided(retriever: Retriever, side: str) -> Retriever:
     """Our retriever ranking by one side only (`bm25` or `dense`), everything else as shipped."""
-    weights = {"bm25": dict(dense_weight=0.0, bm25_weight=1.0), "dense": dict(dense_weight=1.0, bm25_weight=0.0)}[side]
+    weights = {
+        "bm25": dict(dense_weight=0.0, dense_weight_cross_language=0.0, bm25_weight=1.0),
+        "dense": dict(dense_weight=1.0, dense_weight_cross_language=1.0, bm25_weight=0.0),
+    }[side]
     settings = RetrievalSettings(**{**retriever.settings.__dict__, **weights})
     return Retriever(retriever.index, retriever.embedder, retriever.matcher, settings)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from index.embedder import Embedder, configured_model, load_embedder
 from index.records import Chunk
+from index.sentences import has_cjk
 from index.store import Index, default_index_dir, open_index
 from index.text import TextMatcher
 
@@ -38,6 +39,9 @@ class RetrievalSettings:
     # --configs ours --dense-weight W`).
     dense_weight: float = 0.5
     bm25_weight: float = 1.0
+    # A question without Chinese characters meets a Chinese corpus's BM25 only through the
+    # glossary's translations: there the dense ranking keeps its full weight.
+    dense_weight_cross_language: float = 1.0
     # dense score of a chunk = w·cos(question, chunk) + (1-w)·max cos(question, its sentences)
     whole_chunk_weight: float = 0.5
 
@@ -155,7 +159,7 @@ class Retriever:
         n = self._settings.candidates
         fused = rrf(
             [self.dense_ranking(question, n, rows), self.bm25_ranking(question, n, rows)],
-            [self._settings.dense_weight, self._settings.bm25_weight],
+            [self._settings.dense_weight if has_cjk(question) else self._settings.dense_weight_cross_language, self._settings.bm25_weight],
             k=self._settings.rrf_k,
         )
         hits: list[Hit] = []
