@@ -22,6 +22,8 @@ from index.store import IndexUnavailable
 from index.text import TextMatcher
 from qa.retrieve import RetrievalSettings, open_retriever
 
+from .integrity import measure_checks
+from .load import LoadSettings, measure_load
 from .quality import CONFIGURATIONS, QuestionSet, build_corpus_index, measure_set, load_corpus, load_scorer, measure_quality, peer_retrievers, rankers, read_questions, score_hits
 from .report import markdown, quality_markdown
 from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
@@ -42,6 +44,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for search latency, in chunks")
     parser.add_argument("--repeats", type=int, default=4, help="passes over the questions per size")
     parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
+    parser.add_argument("--load-sessions", type=int, default=LoadSettings.sessions, help="concurrent app sessions of the load run (0: none)")
     return parser.parse_args(argv)
 
 
@@ -105,8 +108,15 @@ def run(args: argparse.Namespace) -> dict:
         measured = measure_latency(dest, [q["question"] for q in questions], args.repeats)
         found, _ = score_hits(scorer, questions, measured.pop("hits"))  # copies carry the real text
         by_size[str(size)] = {**measured, "build_s": build_s, "dev_mrr@10": found["mrr@10"]}
+    _log(f"opening the index of {max(sizes)} chunks with and without full verification")
+    integrity = measure_checks(args.work / f"synthetic-{max(sizes)}", matcher)
     _log("app first render")
     app_s = measure_app_first_render(REPO / "app.py", corpus_index)
+
+    load = None
+    if args.load_sessions:
+        _log(f"app load: {args.load_sessions} concurrent sessions")
+        load = measure_load(corpus_index, args.corpus, LoadSettings(sessions=args.load_sessions))
 
     largest = by_size[str(max(sizes))]
     speed = {
@@ -123,7 +133,9 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "quality": quality.scores,
         "speed": speed,
+        "load": load,
         "goals": goals(quality.scores, speed),
+        "integrity": integrity,
         "quality_misses": quality.misses,
         "embedder": engines,
         "command": "python -m bench " + " ".join(sys.argv[1:]),

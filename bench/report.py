@@ -6,6 +6,22 @@ def _row(cells) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def _load(load: dict | None) -> list[str]:
+    if not load:
+        return []
+    problems = len(load["errors"]) + len(load["invalid_citations"])
+    return [
+        "## Many users at once",
+        "",
+        f"{load['sessions']} concurrent app sessions × {load['questions_per_session']} questions (simplified, traditional, "
+        "English, unanswerable, a follow-up; a document filter in every third session), offline answers, the app's "
+        f"way (`bench/load.py`): {load['answers']} answers in {load['wall_s']} s; answer latency p50 {load['answer_p50_s']} s, "
+        f"p95 {load['answer_p95_s']} s; peak resident memory {load['peak_rss_mb']} MB; "
+        f"{'no errors, every citation valid' if not problems else f'**{problems} errors or invalid citations**'}.",
+        "",
+    ]
+
+
 def markdown(results: dict) -> str:
     machine, quality, speed, goals = results["machine"], results["quality"], results["speed"], results["goals"]
     lines = [
@@ -58,6 +74,15 @@ def markdown(results: dict) -> str:
         "hundredths of cosine apart): recall@50 of any approximate index is low there by construction; "
         "top-1 agreement and the quality of the final ranking are the measures that matter.",
         "",
+        "## Index self-checks",
+        "",
+        f"Opening the index of {results['integrity']['chunks']} chunks ({results['integrity']['files']} files, "
+        f"{results['integrity']['index_mb']} MB; median of 3, alternated): {results['integrity']['open_s']} s with the checks "
+        f"made on every open (sizes, headers, shapes), {results['integrity']['open_verified_s']} s with every file's xxh3 "
+        f"checksum too (`python -m ingest --verify`, `--if-stale`): {results['integrity']['verified_over_open']}x, "
+        f"checksums at {results['integrity']['checksum_mb_per_s']} MB/s.",
+        "",
+        *_load(results.get("load")),
         "## Goals",
         "",
         _row(["goal", "target", "measured", "holds"]),

@@ -16,7 +16,7 @@ from qa.filters import FilterError, Filters
 from qa.lesson import NEEDS_LLM, LessonBuilder, LessonSettings
 from qa.retrieve import Retriever
 
-from .conftest import FakeEmbedder
+from .conftest import FakeEmbedder, shown
 from .synthetic_book import text_casebook
 from .test_store import SETTINGS, _load
 
@@ -202,7 +202,7 @@ def test_lesson_pack_with_filters_matching_nothing_is_empty_and_says_why(retriev
 def test_lesson_exports_open_and_quote_verbatim(retriever):
     chat = FakeChat("## Outline\n- 線上信貸 [1]\n## Discussion questions\n- 為什麼？[1]")
     pack = LessonBuilder(retriever, chat, LessonSettings(passages=3)).build(TOPIC, Filters.parse(["theme=普惠金融"]))
-    markdown = lesson_markdown(pack, "2026-11-27 10:00")
+    markdown = shown(lesson_markdown(pack, "2026-11-27 10:00"))  # as a Markdown viewer shows it
     assert f"教學資料包：{TOPIC}" in markdown and "Filters: theme=普惠金融" in markdown
     assert "## Key terms" in markdown and "- 線上信貸 [1]" in markdown
     first = pack.passages[0].chunk

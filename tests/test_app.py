@@ -8,7 +8,7 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL
+from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL, shown
 from .synthetic_book import text_casebook
 
 pytestmark = pytest.mark.slow
@@ -92,8 +92,8 @@ def test_uploads_are_saved_safely_and_indexed_with_a_report(app, library):
     next(b for b in app.sidebar.button if b.label == "Add and index").click().run()
     assert not app.exception
     assert (library / "corpus" / "uploads" / "養老金融_synthetic.txt").exists()
-    assert any("uploads/養老金融_synthetic.txt" in s.value for s in app.sidebar.success)
-    assert any("broken.txt" in e.value and "binary" in e.value for e in app.sidebar.error)
+    assert any("uploads/養老金融_synthetic.txt" in shown(s.value) for s in app.sidebar.success)
+    assert any("broken.txt" in shown(e.value) and "binary" in e.value for e in app.sidebar.error)
     app.chat_input[0].set_value("某銀行為老年客戶提供了什麼線上服務？").run()
     assert any("uploads/養老金融_synthetic.txt" in c.value for c in app.code)
 
@@ -102,7 +102,7 @@ def test_broken_llm_url_falls_back_to_quotes_with_a_notice(app):
     llm_inputs = app.sidebar.text_input
     llm_inputs[0].set_value("http://127.0.0.1:9/v1")
     llm_inputs[1].set_value("any-model").run()
-    assert "Answers: LLM · any-model" in " ".join(c.value for c in app.sidebar.caption)
+    assert "Answers: LLM · any-model" in " ".join(shown(c.value) for c in app.sidebar.caption)
     app.chat_input[0].set_value(QUESTION).run()
     assert not app.exception
     assert app.warning and "綠色低碳領域的應用" in markdown_text(app)
