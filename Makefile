@@ -7,7 +7,7 @@ API_PORT ?= 8000
 INDEX_DIR ?= var/index
 export INDEX_DIR
 
-.PHONY: setup setup-llm run serve test test-llm test-browser test-load browser bench index
+.PHONY: setup setup-llm run serve test test-llm test-browser test-load browser bench calibrate index
 
 setup: $(VENV)/.installed
 
@@ -60,5 +60,12 @@ test-llm: setup-llm
 	$(PY) -m pytest -m llm tests/llm
 
 # Quality against peers and speed up to 100k passages; JSON on stdout, report in var/bench/.
+# Then search and offline-answer quality of ours and the peers on the book's dev set and the
+# whole DRCD dev set side by side (indexes cached under var/bench/indexes/).
 bench: setup
 	$(PY) -m bench --json --report var/bench/report.md
+	$(PY) -m bench quality --json --report var/bench/quality.md
+
+# Refit the answerability model on DRCD questions outside the report set (qa/data/answerability.json).
+calibrate: setup
+	$(PY) -m bench calibrate

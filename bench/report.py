@@ -152,3 +152,38 @@ def _retrieval(results: dict) -> list[str]:
         "",
     ]
     return lines
+
+
+def _search_cells(search: dict) -> list:
+    return [search.get("recall@1"), search.get("recall@5"), search.get("mrr@10")]
+
+
+def _ask_cells(ask: dict) -> list:
+    kinds = ask.get("refused_by_kind") or {}
+    refused = round(ask["refusal_accuracy"] * ask["unanswerable"]) if ask.get("unanswerable") else 0
+    by_kind = " (" + ", ".join(f"{'near' if k == 'same-article' else 'far' if k == 'other-article' else k} {v}" for k, v in sorted(kinds.items(), reverse=True)) + ")" if kinds else ""
+    return [ask.get("cited_evidence_rate"), ask.get("answer_has_text", "–"), f"{ask['false_refusals']}/{ask['answerable']}", f"{refused}/{ask['unanswerable']}{by_kind}"]
+
+
+def quality_markdown(results: dict) -> str:
+    """`python -m bench quality`: one table per question set, configurations as rows."""
+    machine = results["machine"]
+    lines = [
+        "# Quality report",
+        "",
+        f"Run `{results['command']}` at {machine['started']}; embedder `{results['embedder']}` for every configuration; "
+        "scored by the shared scorers (search: hit from the right document covering the evidence, k = 10; "
+        "ask: offline answers).",
+    ]
+    for name, configurations in results["quality_sets"].items():
+        described = results["sets"][name]
+        lines += [
+            "",
+            f"## {name} (`{described['questions']}` over `{described['corpus']}`)",
+            "",
+            _row(["configuration", "R@1", "R@5", "MRR@10", "cited evidence", "answer has text", "false refusals", "unanswerable refused"]),
+            _row(["---"] * 8),
+        ]
+        for configuration, figures in configurations.items():
+            lines.append(_row([configuration, *_search_cells(figures["search"]), *_ask_cells(figures["ask"])]))
+    return "\n".join(lines) + "\n"

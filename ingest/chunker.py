@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from index.records import Chunk, Document, chunk_id
 
-from index.text import sentence_spans
+from index.sentences import sentence_spans
 
 from .structure import Block, blocks, heading_title
 

@@ -15,7 +15,8 @@ from typing import Callable, Literal, Sequence
 
 from index.embedder import configured_model, load_embedder
 from index.records import Chunk, Document
-from index.store import BuildReport, Progress, build_index, index_lock, inspect_index, read_manifest
+from index.sentences import SPLITTER_VERSION
+from index.store import BuildReport, Progress, build_index, index_lock, inspect_index, read_manifest, splitter_version
 from index.text import TextMatcher
 
 from .chunker import ChunkSettings, chunk_document
@@ -65,6 +66,7 @@ def _is_current(manifest: dict | None, sources: dict[str, str], chunking: dict, 
         and manifest.get("embedding_model") == configured_model()
         and manifest.get("chunking") == chunking
         and manifest.get("dictionary_hash") == matcher.dictionary_hash
+        and splitter_version(manifest) == SPLITTER_VERSION
     )
 
 

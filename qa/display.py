@@ -9,7 +9,7 @@ from typing import Literal
 import opencc
 
 from index.records import Chunk
-from index.text import sentence_spans
+from index.sentences import sentence_spans
 
 DisplayScript = Literal["original", "simplified", "traditional"]
 DISPLAY_SCRIPTS: tuple[DisplayScript, ...] = ("original", "simplified", "traditional")

@@ -64,9 +64,19 @@ def test_peer_splitters_cover_the_text():
 
 
 def test_peer_retriever_fuses_bm25_and_dense(fake_embedder):
-    texts = ["農村小微企業貸款", "碳賬戶與綠色債券", "養老金融服務"]
-    peer = PeerRetriever(texts, (fake_embedder, fake_embedder), PeerSettings(bm25_weight=0.5, dense_weight=0.5), tokenize=list)
-    assert peer.search("綠色債券", 2)[0] == "碳賬戶與綠色債券"
+    pieces = [("a.txt", "農村小微企業貸款"), ("b.txt", "碳賬戶與綠色債券"), ("b.txt", "養老金融服務")]
+    peer = PeerRetriever(pieces, (fake_embedder, fake_embedder), PeerSettings(bm25_weight=0.5, dense_weight=0.5), tokenize=list)
+    assert peer.search("綠色債券", 2)[0] == {"doc": "b.txt", "text": "碳賬戶與綠色債券"}
+
+
+def test_peer_vectors_are_cached_by_content(fake_embedder, tmp_path):
+    pieces = [("a.txt", "農村小微企業貸款"), ("b.txt", "碳賬戶與綠色債券")]
+    first = PeerRetriever(pieces, (fake_embedder, fake_embedder), cache=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 1
+    again = PeerRetriever(pieces, (fake_embedder, fake_embedder), cache=tmp_path)
+    PeerRetriever(pieces[:1], (fake_embedder, fake_embedder), cache=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 2  # other texts, other vectors
+    assert again.search("綠色債券", 1) == first.search("綠色債券", 1)
 
 
 def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path, fake_embedder, matcher):
