@@ -7,7 +7,7 @@ from typing import Iterator
 from index.records import Document
 
 from .errors import TooLarge
-from .formats import Limits, read_document
+from .formats import Limits, Ocr, read_document
 
 
 def discover(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
@@ -27,8 +27,9 @@ def document_name(root: Path, file: Path) -> str:
     return file.relative_to(root).as_posix()
 
 
-def load_document(root: Path, file: Path, limits: Limits = Limits()) -> Document:
-    """Read one file. Raises an IngestError subclass (or OSError) saying why it can't be used."""
+def load_document(root: Path, file: Path, limits: Limits = Limits(), ocr: Ocr | None = None) -> Document:
+    """Read one file (scanned pages by `ocr`). Raises an IngestError subclass (or OSError)
+    saying why it can't be used."""
     if file.stat().st_size > limits.max_file_bytes:  # refused before reading it into memory
         raise TooLarge(f"larger than the {limits.max_file_bytes // 2**20} MB limit")
-    return read_document(document_name(root, file), file.suffix, file.read_bytes(), limits)
+    return read_document(document_name(root, file), file.suffix, file.read_bytes(), limits, ocr)

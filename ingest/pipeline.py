@@ -17,7 +17,7 @@ from index.text import TextMatcher
 
 from .chunker import ChunkSettings, chunk_document
 from .errors import IngestError, UnsupportedFile
-from .formats import describe
+from .formats import Ocr, OcrSettings, PageDone, describe
 from .loaders import discover, document_name, load_document
 from .tags import Tagger
 
@@ -74,10 +74,15 @@ def _changes(manifest: dict | None, documents: list[Document]) -> str:
     )
 
 
-def _read(name: str, root: Path, file: Path) -> Document | FileResult:
+def ocr_cache_dir(index_dir: Path) -> Path:
+    """Pages read by OCR, kept beside the index (outside it: the index folder is swapped)."""
+    return index_dir.with_name(index_dir.name + ".ocr-cache")
+
+
+def _read(name: str, root: Path, file: Path, ocr: Ocr) -> Document | FileResult:
     """The file's document, or the result saying why it is skipped or refused."""
     try:
-        return load_document(root, file)
+        return load_document(root, file, ocr=ocr)
     except UnsupportedFile as exc:
         return FileResult(name, "skipped", str(exc))
     except (IngestError, OSError) as exc:
@@ -93,12 +98,13 @@ def ingest(
     if_stale: bool = False,
     on_file: Callable[[FileResult], None] = lambda result: None,
     progress: Progress | None = None,
+    on_page: Callable[[PageDone], None] | None = None,
     settings: ChunkSettings = ChunkSettings(),
     batch: bool = False,
 ) -> IngestResult:
     """Make the index at `index_dir` hold exactly the readable files under `paths`.
     `on_file` hears each skipped or refused file as soon as it is known; indexed files are
-    known only once the build succeeded. `batch` embeds in worker processes (the fastest
+    known only once the build succeeded; `on_page` hears each page read by OCR. `batch` embeds in worker processes (the fastest
     setup `python -m bench` measured; command lines only: workers re-import the main module,
     which a Streamlit script must not be). Raises IndexBusy or EmbedderError."""
     with index_lock(index_dir):
@@ -122,8 +128,9 @@ def ingest(
 
         documents: list[Document] = []
         chunks: list[Chunk] = []
+        ocr = Ocr(OcrSettings(cache_dir=ocr_cache_dir(index_dir)), on_page)
         for name, root, file in files:
-            read = _read(name, root, file)
+            read = _read(name, root, file, ocr)
             if isinstance(read, FileResult):
                 report(read)
                 continue
