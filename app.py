@@ -17,14 +17,14 @@ import streamlit as st
 from index.embedder import EmbedderError
 from index.records import Chunk
 from index.store import IndexBusy, IndexUnavailable, default_index_dir
-from ingest.formats import SUFFIXES
+from ingest.formats import SUFFIXES, ocr_progress
 from ingest.pipeline import ingest
 from ingest.uploads import save_upload
 from qa.answer import Answer, Restart, TextDelta, Turn
 from qa.assistant import Assistant, AssistantSettings
 from qa.cases import ROLE_LABELS, CaseLibrary
 from qa.chat import LlmError, LlmSettings
-from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, outline_markdown, reference, supporting_span, tag_label
+from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, ocr_notice, outline_markdown, reference, supporting_span, tag_label
 from qa.export import conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
 from qa.lesson import LessonBuilder, LessonSettings
@@ -90,6 +90,8 @@ def show_answer(answer: Answer, number: int, retriever: Retriever, script: str) 
     chunk = citation.chunk
     with st.container(border=True):
         st.markdown(f"**[{citation.n}]** {escape_markdown(reference(chunk))}")
+        if notice := ocr_notice(chunk):
+            st.warning(escape_markdown(notice), icon="🔎")
         before, after = neighbours(retriever, chunk)
         if before:
             st.caption("…" + escape_markdown(in_script(before, script)))
@@ -223,6 +225,7 @@ with st.sidebar:
             result = ingest(
                 [CORPUS_DIR], Path(index_dir),
                 progress=lambda done, total: bar.progress(done / total if total else 1.0, text=f"Embedding {done}/{total} new passages"),
+                on_page=lambda page: bar.progress(page.page / page.pages, text=escape_markdown(ocr_progress(page))),
             )
         except (IndexBusy, EmbedderError) as exc:
             st.error(f"{exc}. The current index keeps answering.")

@@ -29,7 +29,9 @@ def extract(data: bytes, limits: Limits, ocr: Ocr, name: str) -> Extracted:
         pixels = re.search(r"\((\d+) pixels\)", str(exc))
         what = f"{int(pixels.group(1)) / 1e6:.0f} megapixels" if pixels else "too many pixels"
         raise TooLarge(f"image of {what}, over the {cap / 1e6:.0f}-megapixel limit; not decoded") from exc
-    except (UnidentifiedImageError, OSError, ValueError, EOFError) as exc:
+    except UnidentifiedImageError as exc:  # its message names an in-memory object: say it plainly
+        raise CorruptDocument("damaged image, cannot be read (no image data Pillow can decode)") from exc
+    except (OSError, ValueError, EOFError) as exc:
         raise CorruptDocument(f"damaged image, cannot be read ({exc})") from exc
     for number, (width, height) in enumerate(sizes, start=1):
         if width * height > cap:
