@@ -1,7 +1,7 @@
 """`python -m bench [--json] [--report FILE]`: quality against peers and speed, in one run.
 
 Progress goes to stderr; with `--json` the last line of stdout is one JSON object
-(`quality`, `speed`, `goals`, `machine`); `--report` also writes the Markdown report.
+(`quality`, `speed`, `goals`, `ocr`, `machine`); `--report` also writes the Markdown report.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from index.embedder import EmbedderError, load_embedder
 from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
+from . import ocr
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
 from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
@@ -36,6 +37,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for search latency, in chunks")
     parser.add_argument("--repeats", type=int, default=4, help="passes over the questions per size")
     parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
+    parser.add_argument("--drcd", type=Path, default=REPO.parent / "shared" / "eval" / "drcd", help="DRCD dev folder (default ../shared/eval/drcd)")
+    parser.add_argument("--ocr-full", action="store_true", help="OCR on the whole default corpus, more DRCD pages and articles, and PP-OCRv4 for comparison")
     return parser.parse_args(argv)
 
 
@@ -101,6 +104,9 @@ def run(args: argparse.Namespace) -> dict:
         by_size[str(size)] = {**measured, "build_s": build_s, "dev_mrr@10": found["mrr@10"]}
     _log("app first render")
     app_s = measure_app_first_render(REPO / "app.py", corpus_index)
+    ocr_figures = ocr.run(
+        args.corpus, args.drcd, args.work / "ocr", scorer.covers, ocr.Sizes.full() if args.ocr_full else ocr.Sizes(), log=_log,
+    )
 
     largest = by_size[str(max(sizes))]
     speed = {
@@ -118,6 +124,7 @@ def run(args: argparse.Namespace) -> dict:
         "quality": quality.scores,
         "speed": speed,
         "goals": goals(quality.scores, speed),
+        "ocr": ocr_figures,
         "quality_misses": quality.misses,
         "embedder": engines,
         "command": "python -m bench " + " ".join(sys.argv[1:]),

