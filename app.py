@@ -214,7 +214,7 @@ with st.sidebar:
 
     st.header("Add documents")
     uploads = st.file_uploader(
-        "PDF, Word, EPUB, HTML, TXT or Markdown", type=sorted(s.lstrip(".") for s in SUFFIXES), accept_multiple_files=True
+        "PDF, Word, EPUB, HTML, TXT, Markdown or page images (scans are read by OCR)", type=sorted(s.lstrip(".") for s in SUFFIXES), accept_multiple_files=True
     )
     if st.button("Add and index", disabled=not uploads, type="primary"):
         for upload in uploads:

@@ -215,3 +215,27 @@ def test_scanned_text_is_found_quoted_with_its_page_and_marked_as_ocr(scanned):
     for hit in (approval[0], carbon[0]):
         document = read_document(hit["doc"], Path(hit["doc"]).suffix, (corpus / hit["doc"]).read_bytes(), Limits(), ocr)
         assert document.text[hit["start"] : hit["end"]] == hit["text"]
+
+
+@pytest.mark.slow
+def test_app_marks_ocr_sources_and_reads_an_uploaded_page_image(scanned, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from .conftest import REPO
+
+    corpus, index, _, _ = scanned
+    monkeypatch.setenv("INDEX_DIR", str(index))
+    monkeypatch.setenv("CORPUS_DIR", str(corpus))
+    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(REPO)
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
+    app.chat_input[0].set_value("手機銀行多久完成審批？").run()
+    assert not app.exception
+    assert any(m.value.startswith("**[1]** 《") and "text read by OCR" in m.value for m in app.markdown)
+    assert any("Read by OCR from a scanned page" in w.value for w in app.warning)
+    page = render(paginate("合成測試：某保險公司用手機拍照完成理賠，審核只需十分鐘。", _LAYOUT)[0], _LAYOUT)
+    app.sidebar.get("file_uploader")[0].set_value([("claims.png", png(page), "image/png")]).run()
+    next(b for b in app.sidebar.button if b.label == "Add and index").click().run()
+    assert not app.exception
+    assert any(s.value.startswith("uploads/claims.png: ") and "by OCR" in s.value for s in app.sidebar.success)
