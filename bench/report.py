@@ -75,12 +75,12 @@ def _ocr(figures: dict) -> list[str]:
         "",
         "## OCR (scanned pages rendered from known text; see bench/ocr.py)",
         "",
-        _row(["model", "setup", "pages", "char accuracy (exact)", "char accuracy (NFKC)", "s/page (wall)", "CPU s/page", "unsure lines"]),
-        _row(["---"] * 8),
+        _row(["model", "setup", "pages", "chars/page", "char accuracy (exact)", "char accuracy (NFKC)", "s/page (wall)", "CPU s/page", "unsure lines"]),
+        _row(["---"] * 9),
     ]
     for model, key in (("PP-OCRv6 small", "accuracy"), ("PP-OCRv4 (RapidOCR's own)", "accuracy_ppocrv4")):
         for setup, row in figures.get(key, {}).items():
-            lines.append(_row([model, setup, row["pages"], row["char_accuracy"], row["char_accuracy_nfkc"], row["s_per_page"], row["cpu_s_per_page"], row["unsure_lines"]]))
+            lines.append(_row([model, setup, row["pages"], row["chars_per_page"], row["char_accuracy"], row["char_accuracy_nfkc"], row["s_per_page"], row["cpu_s_per_page"], row["unsure_lines"]]))
     retrieval = figures["retrieval"]
     lines += [
         "",
