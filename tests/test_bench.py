@@ -45,6 +45,14 @@ def test_scoring_equals_score_py_on_a_hand_made_case(tmp_path):
     assert misses == ["c"]
 
 
+def test_char_accuracy_is_one_minus_the_character_error_rate():
+    from bench.ocr import char_accuracy
+
+    assert char_accuracy("數字金融創新", "數字金融創新") == 1.0
+    assert char_accuracy("數字金融創新", "数字金融新") == pytest.approx(1 - 2 / 6)  # one substitution, one deletion
+    assert char_accuracy("數字", "") == 0.0
+
+
 def test_top_rows_equals_a_stable_argsort_of_positive_scores():
     rng = np.random.default_rng(1)
     for _ in range(200):
