@@ -10,7 +10,7 @@ import warnings
 
 from ..errors import CorruptDocument, EmptyDocument, TooLarge
 from .extracted import Extracted, Limits
-from .ocr import Ocr, assemble, page_key
+from .ocr import Ocr, assemble, page_keys
 
 
 def extract(data: bytes, limits: Limits, ocr: Ocr, name: str) -> Extracted:
@@ -49,9 +49,10 @@ def extract(data: bytes, limits: Limits, ocr: Ocr, name: str) -> Extracted:
 
         return decode
 
+    key = page_keys(data)
     pages, seconds = [], 0.0
     for frame in range(len(sizes)):
-        lines, took = ocr.page(render(frame), page_key(data, frame + 1), name, frame + 1, len(sizes))
+        lines, took = ocr.page(render(frame), key(frame + 1), name, frame + 1, len(sizes))
         pages.append(lines)
         seconds += took
     text, page_starts, notes = assemble(pages, range(len(pages)), ocr.settings, seconds)

@@ -221,7 +221,7 @@ class Ocr:
     def page(self, render: Callable[[], Image.Image], key: str, doc: str, page: int, pages: int) -> tuple[list[OcrLine], float]:
         """The lines of one page in reading order, and the seconds recognizing took. `render`
         makes the page image (not called when the page is cached); `key` names the page's
-        content (`page_key`)."""
+        content (`page_keys`)."""
         path = self._cache_path(key)
         if path is not None and path.exists():
             try:
@@ -255,8 +255,10 @@ class Ocr:
             pass  # a cache that cannot be written only costs time
 
 
-def page_key(data: bytes, page: int) -> str:
-    return f"{hashlib.sha256(data).hexdigest()[:32]}-p{page}"
+def page_keys(data: bytes) -> Callable[[int], str]:
+    """Cache keys of a file's pages: its content hash (computed once) and the page number."""
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    return lambda page: f"{digest}-p{page}"
 
 
 @lru_cache(maxsize=1)
