@@ -100,7 +100,7 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--json", "--sizes", "100", "--repeats", "1", "--ingest-repeats", "1",
          "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        cwd=REPO, capture_output=True, text=True, timeout=1200,  # the OCR part reads a few pages
     )
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
