@@ -84,7 +84,10 @@ def _scan(text: str, layout: Layout, pages: int) -> tuple[bytes, str, int]:
     return image_pdf(images, dpi=72 * 2.0), truth, len(laid)
 
 
-def measure_accuracy(texts: dict[str, tuple[str, int]], settings: OcrSettings, lines_per_page: int, setups: tuple[str, ...] = ("28px", "20px", "2col_28px")) -> dict:
+def measure_accuracy(
+    texts: dict[str, tuple[str, int]], settings: OcrSettings, lines_per_page: int,
+    setups: tuple[str, ...] = ("28px", "20px", "2col_28px"), log: Callable[[str], None] = print,
+) -> dict:
     """Per setup ("corpus_28px", …): accuracy exact and NFKC-folded, pages, characters per
     page, seconds per page (wall and CPU of this process), under the load of the moment."""
     layouts = {
@@ -111,6 +114,7 @@ def measure_accuracy(texts: dict[str, tuple[str, int]], settings: OcrSettings, l
                 "cpu_s_per_page": round(cpu / count, 2),
                 "unsure_lines": len(document.ocr.unsure) if document.ocr else 0,
             }
+            log(f"ocr: {settings.model} {source}_{name}: {json.dumps(out[f'{source}_{name}'])}")
     return out
 
 
@@ -163,11 +167,11 @@ def run(corpus: Path, drcd: Path, work: Path, covers: Callable[[str, str], bool]
     drcd_text = "\n".join(_article_text(p) for p in articles[: sizes.drcd_pages * 2])
     texts = {"corpus": (corpus_text, sizes.corpus_pages), "drcd": (drcd_text, sizes.drcd_pages)}
     log("ocr: character accuracy and seconds per page (PP-OCRv6 small)")
-    accuracy = measure_accuracy(texts, OcrSettings(), sizes.lines_per_page)
+    accuracy = measure_accuracy(texts, OcrSettings(), sizes.lines_per_page, log=log)
     out = {"accuracy": accuracy}
     if sizes.compare_models:
         log("ocr: the 28 px pages with RapidOCR's bundled PP-OCRv4")
-        out["accuracy_ppocrv4"] = measure_accuracy(texts, OcrSettings(model="ppocrv4"), sizes.lines_per_page, ("28px",))
+        out["accuracy_ppocrv4"] = measure_accuracy(texts, OcrSettings(model="ppocrv4"), sizes.lines_per_page, ("28px",), log)
     log(f"ocr: retrieval on {sizes.drcd_articles} DRCD articles, as text and scanned")
     out["retrieval"] = measure_retrieval(drcd, articles[: sizes.drcd_articles], work, covers)
     clean = [row for name, row in accuracy.items() if name.startswith("corpus")]
