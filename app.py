@@ -16,7 +16,7 @@ import streamlit as st
 
 from index.embedder import EmbedderError
 from index.records import Chunk
-from index.store import IndexBusy, IndexUnavailable, default_index_dir
+from index.store import IndexBusy, IndexDamaged, IndexUnavailable, default_index_dir
 from ingest.formats import SUFFIXES, ocr_progress
 from ingest.pipeline import ingest
 from ingest.uploads import save_upload
@@ -160,9 +160,24 @@ def chat_model(base_url: str, model: str, api_key: str):
     return OpenAIChat(settings)
 
 
+def rebuilt_retriever(index_dir: str, damage: IndexDamaged) -> Retriever:
+    """Rebuild a damaged index from the corpus folder, saying so while it runs (the intact
+    embeddings are reused); raises what stops it."""
+    st.warning(f"The index is damaged ({escape_markdown(damage.what)}): rebuilding it from `{CORPUS_DIR}`…", icon="🛠️")
+    with st.spinner("Rebuilding the index…"):
+        result = ingest([CORPUS_DIR], Path(index_dir), if_stale=True)
+    if result.build is None and not result.up_to_date:
+        raise damage
+    load_retriever.clear()
+    return load_retriever(index_dir)
+
+
 index_dir = str(default_index_dir())
 try:
-    retriever = load_retriever(index_dir)
+    try:
+        retriever = load_retriever(index_dir)
+    except IndexDamaged as damage:
+        retriever = rebuilt_retriever(index_dir, damage)
 except (IndexUnavailable, EmbedderError) as exc:
     st.error(str(exc))
     st.info("Add documents to the corpus folder and run `make run` (or `python -m ingest corpus`).")

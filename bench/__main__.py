@@ -17,6 +17,7 @@ from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
 from . import ocr
+from .integrity import measure_checks
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
 from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
@@ -102,6 +103,8 @@ def run(args: argparse.Namespace) -> dict:
         measured = measure_latency(dest, [q["question"] for q in questions], args.repeats)
         found, _ = score_hits(scorer, questions, measured.pop("hits"))  # copies carry the real text
         by_size[str(size)] = {**measured, "build_s": build_s, "dev_mrr@10": found["mrr@10"]}
+    _log(f"opening the index of {max(sizes)} chunks with and without full verification")
+    integrity = measure_checks(args.work / f"synthetic-{max(sizes)}", matcher)
     _log("app first render")
     app_s = measure_app_first_render(REPO / "app.py", corpus_index)
     ocr_figures = ocr.run(
@@ -125,6 +128,7 @@ def run(args: argparse.Namespace) -> dict:
         "speed": speed,
         "goals": goals(quality.scores, speed),
         "ocr": ocr_figures,
+        "integrity": integrity,
         "quality_misses": quality.misses,
         "embedder": engines,
         "command": "python -m bench " + " ".join(sys.argv[1:]),

@@ -58,6 +58,14 @@ def markdown(results: dict) -> str:
         "hundredths of cosine apart): recall@50 of any approximate index is low there by construction; "
         "top-1 agreement and the quality of the final ranking are the measures that matter.",
         "",
+        "## Index self-checks",
+        "",
+        f"Opening the index of {results['integrity']['chunks']} chunks ({results['integrity']['files']} files, "
+        f"{results['integrity']['index_mb']} MB; median of 3, alternated): {results['integrity']['open_s']} s with the checks "
+        f"made on every open (sizes, headers, shapes), {results['integrity']['open_verified_s']} s with every file's xxh3 "
+        f"checksum too (`python -m ingest --verify`, `--if-stale`): {results['integrity']['verified_over_open']}x, "
+        f"checksums at {results['integrity']['checksum_mb_per_s']} MB/s.",
+        "",
         "## Goals",
         "",
         _row(["goal", "target", "measured", "holds"]),

@@ -5,6 +5,7 @@ The corpus below is SYNTHETIC, written for these tests; it is not content from t
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +79,8 @@ def synthetic_corpus(tmp_path: Path) -> Path:
 
 def make_document(text: str, name: str = "doc.txt") -> Document:
     return Document(doc=name, title=Path(name).stem, text=text, encoding="utf-8", sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+def version_folder(index: Path) -> Path:
+    """The folder of the committed version of the index at `index` (see `index.commit`)."""
+    return index / json.loads((index / "manifest.json").read_text(encoding="utf-8"))["version"]

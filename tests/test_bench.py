@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from bench.integrity import measure_checks
 from bench.peers import PeerRetriever, PeerSettings, chatchat_split, langchain_default_split
 from bench.quality import load_scorer, score_hits
 from bench.synthetic import synthetic_index
@@ -92,6 +93,9 @@ def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path,
     assert all("synthetic" in c.text for c in big.chunks[len(chunks):])
     hits = Retriever(big, fake_embedder, matcher).search("農村小微企業的貸款審批", k=5)
     assert len(hits) == 5 and json.dumps([h.to_json() for h in hits], ensure_ascii=False)
+    checks = measure_checks(dest, matcher, repeats=1)
+    assert (checks["chunks"], checks["files"]) == (300, len(big.manifest["files"]))
+    assert checks["open_s"] > 0 and checks["open_verified_s"] > 0 and checks["index_mb"] > 0
 
 
 @pytest.mark.slow
@@ -110,6 +114,7 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert set(speed["search_p50_ms"]) == set(speed["search_p95_ms"]) == {"100"}
     assert speed["ingest_passages_per_s"] > 0 and speed["query_embed_p50_ms"] > 0 and speed["rss_mb"] > 0
     assert speed["app_first_render_s"] > 0 and speed["ingest"]["engine_min_cosine"] >= 0.999
+    assert results["integrity"]["chunks"] == 100 and results["integrity"]["open_verified_s"] > 0
     ocr = results["ocr"]
     assert set(ocr["accuracy"]) == {f"{source}_{setup}" for source in ("corpus", "drcd") for setup in ("28px", "20px", "2col_28px")}
     assert all(0 < row["char_accuracy_nfkc"] <= 1 and row["s_per_page"] > 0 for row in ocr["accuracy"].values())
