@@ -1,7 +1,10 @@
-"""`python -m bench [--json] [--report FILE]`: quality against peers and speed, in one run.
+"""`python -m bench [--json] [--report FILE] [--parts retrieval,cases,ocr]`: quality against
+peers, speed and comparable cases, in one run.
 
 Progress goes to stderr; with `--json` the last line of stdout is one JSON object
-(`quality`, `speed`, `goals`, `ocr`, `machine`); `--report` also writes the Markdown report.
+(`quality`, `speed` (the retrieval part), `cases`, `ocr`, `goals`, `machine`; a part not run is
+absent); `--report` also
+writes the Markdown report.
 """
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
 from . import ocr
+from .cases import LabelsError, measure_cases
 from .integrity import measure_checks
+from .load import LoadSettings, measure_load
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
 from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
@@ -26,6 +31,8 @@ from .synthetic import synthetic_index
 REPO = Path(__file__).resolve().parent.parent
 PEERS = ("langchain_default", "chatchat_style")
 MRR_MARGIN = 0.03
+PARTS = ("retrieval", "cases", "ocr")  # retrieval: quality on the dev set and speed
+CASES_P5, CASES_MARGIN = 0.72, 0.05
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -37,9 +44,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="indexes and caches (default var/bench)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for search latency, in chunks")
     parser.add_argument("--repeats", type=int, default=4, help="passes over the questions per size")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"which figures to measure, comma-separated (default: all of {','.join(PARTS)})")
+    parser.add_argument(
+        "--cases", type=Path, default=REPO.parent / "shared" / "eval" / "cases",
+        help="labelled folder for comparable cases: corpus/ (one case per file) and labels.jsonl (default ../shared/eval/cases)",
+    )
     parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
     parser.add_argument("--drcd", type=Path, default=REPO.parent / "shared" / "eval" / "drcd", help="DRCD dev folder (default ../shared/eval/drcd)")
     parser.add_argument("--ocr-full", action="store_true", help="OCR on whole book pages, more DRCD pages and articles, and PP-OCRv4 for comparison")
+    parser.add_argument("--load-sessions", type=int, default=LoadSettings.sessions, help="concurrent app sessions of the load run (0: none)")
     return parser.parse_args(argv)
 
 
@@ -57,6 +70,17 @@ def _engine(embedder) -> str:
     return f"{embedder.engine} engine" + (f" in {embedder.processes} processes" if embedder.processes > 1 else "")
 
 
+def cases_goals(cases: dict) -> dict:
+    ours = cases["ours_cross_validated"]["precision@5"]
+    baselines = ("raw_mean_vector_cosine", "lexical_alone", "centered_alone")
+    best = max(baselines, key=lambda name: cases["methods"][name]["precision@5"])
+    margin = round(ours - cases["methods"][best]["precision@5"], 4)
+    return {
+        "cases_precision@5": {"target": f">= {CASES_P5} (cross-validated)", "measured": ours, "holds": ours >= CASES_P5},
+        "cases_margin_over_best_baseline": {"target": f">= {CASES_MARGIN} over {best}", "measured": margin, "holds": margin >= CASES_MARGIN},
+    }
+
+
 def goals(quality: dict, speed: dict) -> dict:
     best_peer = max(PEERS, key=lambda name: quality[name]["mrr@10"])
     margin = round(quality["ours"]["mrr@10"] - quality[best_peer]["mrr@10"], 4)
@@ -72,8 +96,33 @@ def goals(quality: dict, speed: dict) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if not parts or set(parts) - set(PARTS):
+        raise BenchError(f"--parts takes a comma-separated choice of {', '.join(PARTS)}, not {args.parts!r}")
     started, load_before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), _load()
+    results: dict = {"goals": {}}
+    if "retrieval" in parts:
+        results.update(_retrieval(args))
+    if "cases" in parts:
+        _log(f"comparable cases on {args.cases}")
+        try:
+            results["cases"] = measure_cases(args.cases, args.work)
+        except LabelsError as exc:
+            raise BenchError(str(exc)) from None
+        results["goals"].update(cases_goals(results["cases"]))
+    if "ocr" in parts:
+        scorer = load_scorer(args.dev.parent / "score.py")
+        results["ocr"] = ocr.run(args.corpus, args.drcd, args.work / "ocr", scorer.covers, ocr.Sizes.full() if args.ocr_full else ocr.Sizes(), log=_log)
+    return {
+        **results,
+        "command": "python -m bench " + " ".join(sys.argv[1:]),
+        "machine": {"cores": os.cpu_count(), "started": started, "load_before": load_before, "load_after": _load()},
+    }
+
+
+def _retrieval(args: argparse.Namespace) -> dict:
+    """Quality against the peers on the dev set, and speed."""
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     matcher = TextMatcher()
     questions = read_questions(args.dev)
     scorer = load_scorer(args.dev.parent / "score.py")
@@ -107,9 +156,11 @@ def run(args: argparse.Namespace) -> dict:
     integrity = measure_checks(args.work / f"synthetic-{max(sizes)}", matcher)
     _log("app first render")
     app_s = measure_app_first_render(REPO / "app.py", corpus_index)
-    ocr_figures = ocr.run(
-        args.corpus, args.drcd, args.work / "ocr", scorer.covers, ocr.Sizes.full() if args.ocr_full else ocr.Sizes(), log=_log,
-    )
+
+    load = None
+    if args.load_sessions:
+        _log(f"app load: {args.load_sessions} concurrent sessions")
+        load = measure_load(corpus_index, args.corpus, LoadSettings(sessions=args.load_sessions))
 
     largest = by_size[str(max(sizes))]
     speed = {
@@ -126,19 +177,17 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "quality": quality.scores,
         "speed": speed,
+        "load": load,
         "goals": goals(quality.scores, speed),
-        "ocr": ocr_figures,
         "integrity": integrity,
         "quality_misses": quality.misses,
         "embedder": engines,
-        "command": "python -m bench " + " ".join(sys.argv[1:]),
-        "machine": {"cores": os.cpu_count(), "started": started, "load_before": load_before, "load_after": _load()},
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    if not args.dev.exists():
+    if "retrieval" in args.parts and not args.dev.exists():
         raise SystemExit(f"error: no question set at {args.dev}; pass --dev FILE")
     try:
         results = run(args)

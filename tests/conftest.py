@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +85,9 @@ def make_document(text: str, name: str = "doc.txt") -> Document:
 def version_folder(index: Path) -> Path:
     """The folder of the committed version of the index at `index` (see `index.commit`)."""
     return index / json.loads((index / "manifest.json").read_text(encoding="utf-8"))["version"]
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of escaped Markdown (`qa.display.escape_markdown`): the backslashes
+    gone, for comparing AppTest element values with plain text."""
+    return re.sub(r"\\(.)", r"\1", markdown)

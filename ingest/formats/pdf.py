@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import CorruptDocument, EncryptedDocument, NoTextLayer
+from ..errors import CorruptDocument, EncryptedDocument, NoTextLayer, TooLarge
 from .extracted import Extracted, Limits
 from .ocr import Ocr, assemble, page_keys
 from .pdf_layout import page_lines
@@ -31,6 +31,9 @@ def extract(data: bytes, limits: Limits, ocr: Ocr, name: str) -> Extracted:
         if "password" in str(exc).lower():
             raise EncryptedDocument("encrypted PDF: it needs a password") from exc
         raise CorruptDocument(f"damaged PDF, cannot be opened ({exc})") from exc
+    if (count := len(pdf)) > limits.max_pdf_pages:
+        pdf.close()
+        raise TooLarge(f"{count} pages, more than the {limits.max_pdf_pages}-page limit")
     pages: list[list] = []
     scans: list[int] = []  # pages with something drawn but no text layer
     number = 0
