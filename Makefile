@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+API_PORT ?= 8000
 INDEX_DIR ?= var/index
 export INDEX_DIR
 
-.PHONY: setup setup-llm run test test-llm test-browser test-load browser bench index
+.PHONY: setup setup-llm run serve test test-llm test-browser test-load browser bench index
 
 setup: $(VENV)/.installed
 
@@ -35,8 +36,17 @@ run: index
 	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false \
 		--server.address 127.0.0.1 --server.port $(PORT)
 
+# The HTTP API (OpenAI-compatible, docs at /docs): one worker process per core, 127.0.0.1 only.
+serve: index
+	$(PY) -m qa serve --host 127.0.0.1 --port $(API_PORT) --index $(INDEX_DIR)
+
 test: setup
 	$(PY) -m pytest
+
+# Many users at once (tests/load): 30 app sessions of 5 questions, and 50 users of the served
+# API; no failures, citations verbatim.
+test-load: setup
+	$(PY) -m pytest -m load tests/load
 
 # Debian's chromium and a CJK font (without one every Chinese character is a box).
 browser:
@@ -49,10 +59,6 @@ test-browser: setup browser
 # Starts llama-cpp-python's OpenAI-compatible server on 127.0.0.1 (always stopped afterwards).
 test-llm: setup-llm
 	$(PY) -m pytest -m llm tests/llm
-
-# Many users at once: 30 concurrent app sessions of 5 questions (tests/load).
-test-load: setup
-	$(PY) -m pytest -m load tests/load
 
 # Quality against peers and speed up to 100k passages; JSON on stdout, report in var/bench/.
 bench: setup

@@ -31,6 +31,7 @@ from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, ocr_notice, 
 from qa.export import ExportError, conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
 from qa.lesson import LessonBuilder, LessonSettings
+from qa.limits import InputRefused, Limits, LimitsConfigError
 from qa.retrieve import Retriever, open_retriever
 
 CORPUS_DIR = Path(os.environ.get("CORPUS_DIR") or "corpus")
@@ -72,10 +73,11 @@ def load_retriever(index_dir: str) -> Retriever:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)  # an older index version is let go
-def load_assistant(index_dir: str, version: str, _retriever: Retriever) -> Assistant:
+def load_assistant(index_dir: str, version: str, _retriever: Retriever, _limits: Limits) -> Assistant:
     """What answering needs per index (its chunk maps, prompts, checks), built once per index
-    version and shared by every session; each question takes a light copy (`for_session`)."""
-    return Assistant(_retriever)
+    version and shared by every session; each question takes a light copy (`for_session`).
+    The limits come from the environment, fixed for the process."""
+    return Assistant(_retriever, limits=_limits)
 
 
 @st.cache_resource(show_spinner="Reading the cases…")
@@ -226,11 +228,12 @@ def rebuilt_retriever(index_dir: str, damage: IndexDamaged) -> Retriever:
 
 index_dir = str(default_index_dir())
 try:
+    limits = Limits.from_env()
     try:
         retriever = load_retriever(index_dir)
     except IndexDamaged as damage:
         retriever = rebuilt_retriever(index_dir, damage)
-except (IndexUnavailable, EmbedderError) as exc:
+except (IndexUnavailable, EmbedderError, LimitsConfigError) as exc:
     st.error(escape_markdown(str(exc)))
     st.info("Add documents to the corpus folder and run `make run` (or `python -m ingest corpus`).")
     st.stop()
@@ -344,25 +347,30 @@ with ask_tab:
         with st.chat_message("assistant"):
             show_answer(answer, number, retriever, script)
 
-    question = st.chat_input("例如：数字信贷如何缓解小微企业的资金压力？") or picked
+    question = st.chat_input("例如：数字信贷如何缓解小微企业的资金压力？", max_chars=limits.question_chars) or picked
     if question:
-        assistant = load_assistant(index_dir, manifest["version"], retriever).for_session(chat, AssistantSettings(passages=top_k))
+        assistant = load_assistant(index_dir, manifest["version"], retriever, limits).for_session(chat, AssistantSettings(passages=top_k))
         history = [Turn(a.question, a.text) for a in st.session_state.history]
-        with st.chat_message("user"):
-            st.text(question)
-        with st.chat_message("assistant"):
-            placeholder, text = st.empty(), ""
-            placeholder.caption("Searching the sources…")
-            for event in assistant.stream(question, history, filters):
-                if isinstance(event, TextDelta):
-                    text += event.text
-                    placeholder.markdown(escape_markdown(in_script(text, script)))
-                elif isinstance(event, Restart):
-                    text = ""
-                    st.warning(escape_markdown(event.notice), icon="⚠️")
-                else:
-                    st.session_state.history.append(event)
-        st.rerun()
+        try:
+            limits.text(question)  # refused before it is shown as asked (the assistant checks it too)
+        except InputRefused as exc:
+            st.warning(exc.message, icon="✏️")
+        else:
+            with st.chat_message("user"):
+                st.text(question)
+            with st.chat_message("assistant"):
+                placeholder, text = st.empty(), ""
+                placeholder.caption("Searching the sources…")
+                for event in assistant.stream(question, history, filters):
+                    if isinstance(event, TextDelta):
+                        text += event.text
+                        placeholder.markdown(escape_markdown(in_script(text, script)))
+                    elif isinstance(event, Restart):
+                        text = ""
+                        st.warning(escape_markdown(event.notice), icon="⚠️")
+                    else:
+                        st.session_state.history.append(event)
+            st.rerun()
 
 with cases_tab:
     library = load_cases(index_dir, manifest["built_at"], retriever)
@@ -400,11 +408,14 @@ with cases_tab:
 
 with lesson_tab:
     st.caption("Key passages on a topic, each quoted with its full reference, key terms and — with an LLM — an outline and discussion questions.")
-    topic = st.text_input("Lesson topic", placeholder="例如：數字金融如何支持小微企業融資")
+    topic = st.text_input("Lesson topic", placeholder="例如：數字金融如何支持小微企業融資", max_chars=limits.question_chars)
     passages = st.slider("Key passages", 3, 12, LessonSettings.passages)
     if st.button("Build lesson pack", type="primary", disabled=not topic.strip()):
         with st.spinner("Collecting passages" + (f" and asking {escape_markdown(chat.name)}…" if chat else "…")):
-            st.session_state.lesson = LessonBuilder(retriever, chat, LessonSettings(passages=passages)).build(topic.strip(), filters)
+            try:
+                st.session_state.lesson = LessonBuilder(retriever, chat, LessonSettings(passages=passages), limits=limits).build(topic.strip(), filters)
+            except InputRefused as exc:
+                st.warning(exc.message, icon="✏️")
     pack = st.session_state.get("lesson")
     if pack is not None:
         st.subheader(escape_markdown(pack.topic))

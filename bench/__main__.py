@@ -20,8 +20,10 @@ from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
 from . import ocr
+from .api import corpus_texts, measure_api
 from .cases import LabelsError, measure_cases
 from .integrity import measure_checks
+from .limits import measure_limits
 from .load import LoadSettings, measure_load
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
@@ -49,6 +51,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--cases", type=Path, default=REPO.parent / "shared" / "eval" / "cases",
         help="labelled folder for comparable cases: corpus/ (one case per file) and labels.jsonl (default ../shared/eval/cases)",
     )
+    parser.add_argument("--limits-repeats", type=int, default=3, help="passes of the question-limits timing (default 3)")
+    parser.add_argument("--api-users", type=int, default=50, help="concurrent users of the HTTP API (default 50)")
+    parser.add_argument("--api-seconds", type=float, default=20.0, help="seconds of load, for one user and for --api-users (default 20)")
     parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
     parser.add_argument("--drcd", type=Path, default=REPO.parent / "shared" / "eval" / "drcd", help="DRCD dev folder (default ../shared/eval/drcd)")
     parser.add_argument("--ocr-full", action="store_true", help="OCR on whole book pages, more DRCD pages and articles, and PP-OCRv4 for comparison")
@@ -81,7 +86,7 @@ def cases_goals(cases: dict) -> dict:
     }
 
 
-def goals(quality: dict, speed: dict) -> dict:
+def goals(quality: dict, speed: dict, api: dict) -> dict:
     best_peer = max(PEERS, key=lambda name: quality[name]["mrr@10"])
     margin = round(quality["ours"]["mrr@10"] - quality[best_peer]["mrr@10"], 4)
     largest = speed["by_size"][max(speed["by_size"], key=int)]
@@ -91,6 +96,11 @@ def goals(quality: dict, speed: dict) -> dict:
         f"search_p50_at_{largest['chunks']}": {
             "target": f"<= 1.5 x query embed + 2 ms = {budget} ms", "measured": largest["search_p50_ms"], "holds": largest["search_p50_ms"] <= budget,
         },
+        "api_throughput_ratio": {
+            "target": ">= 1.5 x one user at a time", "measured": api["throughput_ratio"], "holds": (api["throughput_ratio"] or 0) >= 1.5,
+        },
+        "api_p99_ms": {"target": "<= 2000", "measured": api["concurrent"]["p99_ms"], "holds": (api["concurrent"]["p99_ms"] or 1e9) <= 2000},
+        "api_errors": {"target": "0", "measured": api["concurrent"]["errors"] + api["one_user"]["errors"], "holds": api["concurrent"]["errors"] + api["one_user"]["errors"] == 0},
         "ingest_passages_per_s": {"target": ">= 20", "measured": speed["ingest_passages_per_s"], "holds": speed["ingest_passages_per_s"] >= 20},
     }
 
@@ -152,6 +162,10 @@ def _retrieval(args: argparse.Namespace) -> dict:
         measured = measure_latency(dest, [q["question"] for q in questions], args.repeats)
         found, _ = score_hits(scorer, questions, measured.pop("hits"))  # copies carry the real text
         by_size[str(size)] = {**measured, "build_s": build_s, "dev_mrr@10": found["mrr@10"]}
+    _log("question limits: a maximum-length question next to typical ones")
+    limits = measure_limits(corpus_index, [q["question"] for q in questions], args.limits_repeats)
+    _log(f"HTTP API: one user, then {args.api_users} concurrent users, {args.api_seconds:g} s each")
+    api = measure_api(corpus_index, corpus_texts(args.corpus), args.work / "api-server.log", args.api_users, args.api_seconds)
     _log(f"opening the index of {max(sizes)} chunks with and without full verification")
     integrity = measure_checks(args.work / f"synthetic-{max(sizes)}", matcher)
     _log("app first render")
@@ -178,7 +192,9 @@ def _retrieval(args: argparse.Namespace) -> dict:
         "quality": quality.scores,
         "speed": speed,
         "load": load,
-        "goals": goals(quality.scores, speed),
+        "limits": limits,
+        "api": api,
+        "goals": goals(quality.scores, speed, api),
         "integrity": integrity,
         "quality_misses": quality.misses,
         "embedder": engines,

@@ -121,6 +121,29 @@ def _retrieval(results: dict) -> list[str]:
         "hundredths of cosine apart): recall@50 of any approximate index is low there by construction; "
         "top-1 agreement and the quality of the final ranking are the measures that matter.",
         "",
+        "## Question limits",
+        "",
+        f"- a question of the maximum length ({results['limits']['question_chars_limit']} characters, real dev questions joined) "
+        f"is answered in {results['limits']['max_length_ask_p50_ms']} ms (p50; at most {results['limits']['max_length_ask_max_ms']} ms), "
+        f"{results['limits']['max_length_vs_typical']}× a typical dev question ({results['limits']['typical_ask_p50_ms']} ms); "
+        f"a 100,000-character question is refused in {results['limits']['refusal_of_100k_chars_p50_ms']} ms, before any embedding",
+        "",
+        "## HTTP API under load",
+        "",
+        f"`python -m qa serve` with {results['api']['workers']} worker processes on 127.0.0.1; each user sends searches, "
+        "chat completions and streamed chat completions back to back, each with another real question; every "
+        "citation checked verbatim. `server cores used` is the CPU the shared machine gave the server during the run.",
+        "",
+        _row(["users", "requests", "throughput req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "server cores used", "server CPU ms/request"]),
+        _row(["---"] * 9),
+        *[
+            _row([r["users"], r["requests"], r["throughput_rps"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["errors"], r["server_cores_used"], r["server_cpu_ms_per_request"]])
+            for r in (results["api"]["one_user"], results["api"]["concurrent"])
+        ],
+        "",
+        f"Throughput of {results['api']['concurrent']['users']} users over one user at a time: {results['api']['throughput_ratio']}× "
+        f"(cores the server got: {results['api']['cores_ratio']}×).",
+        "",
         "## Index self-checks",
         "",
         f"Opening the index of {results['integrity']['chunks']} chunks ({results['integrity']['files']} files, "

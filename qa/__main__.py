@@ -1,13 +1,15 @@
-"""`python -m qa search|ask|similar|compare|lesson …`: the command line over the index (JSON
-contracts in DESIGN.md and the README). Errors become one line on stderr and a non-zero exit."""
+"""`python -m qa search|ask|similar|compare|lesson|serve …`: the command line over the index (JSON
+contracts in DESIGN.md and the README; `serve` starts the HTTP API, `qa.server`). Errors become
+one line on stderr and a non-zero exit."""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from index.embedder import EmbedderError
 from index.store import IndexUnavailable
@@ -19,21 +21,47 @@ from .display import reference, tag_label
 from .export import lesson_docx, lesson_markdown
 from .filters import FILTER_KEYS, FilterError, Filters
 from .lesson import LessonBuilder, LessonSettings
+from .limits import InputRefused, Limits, LimitsConfigError
 from .prompts import PromptError
 from .retrieve import Retriever, open_retriever
 
 
-def _questions(args: argparse.Namespace) -> Iterator[str]:
-    yield from (q for q in args.question if q.strip())
+def _questions(args: argparse.Namespace) -> Iterator[tuple[str | None, str | None]]:
+    """(question, None) for each question, or (None, why) for a --batch line that has none."""
+    yield from ((q, None) for q in args.question)
     if args.batch:
         with open(args.batch, encoding="utf-8") as fh:
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
                 try:
-                    yield json.loads(line)["question"]
+                    question = json.loads(line)["question"]
+                    if not isinstance(question, str):
+                        raise TypeError(f"its \"question\" is a {type(question).__name__}, not a string")
                 except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    raise SystemExit(f"error: {args.batch} line {number}: needs a JSON object with a \"question\" field ({exc})")
+                    yield None, f"{args.batch} line {number}: needs a JSON object with a \"question\" string ({str(exc)[:80]})"
+                else:
+                    yield question, None
+
+
+def _each(args: argparse.Namespace, questions: list[tuple[str | None, str | None]], answer: Callable[[str], None]) -> int:
+    """`answer` for each question; a refused question or an unreadable --batch line gets its own
+    error (with --json, a line `{"question", "error"}`) and the others are still answered.
+    Exit status 1 when any was refused."""
+    refused = 0
+    for question, problem in questions:
+        try:
+            if problem is None:
+                answer(question)
+                continue
+        except InputRefused as exc:
+            problem = exc.message
+        refused += 1
+        if args.json:
+            print(json.dumps({"question": question, "error": problem}, ensure_ascii=False), flush=True)
+        else:
+            print(f"error: {problem}", file=sys.stderr)
+    return 1 if refused else 0
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -44,10 +72,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     similar = commands.add_parser("similar", help="the cases most like a case or a text, and why")
     compare = commands.add_parser("compare", help="two or three cases side by side: background, approach, results, one cited passage per cell")
     lesson = commands.add_parser("lesson", help="a lesson pack for a topic: key passages, key terms, outline and questions (LLM), as Markdown or Word")
+    serve = commands.add_parser("serve", help="the HTTP API: OpenAI-compatible /v1/chat/completions, /v1/search, /health (docs at /docs)")
     for command in (search, ask):
         command.add_argument("question", nargs="*")
         command.add_argument("--batch", type=Path, help="JSONL file whose lines have a \"question\" field")
-    for command in (search, ask, similar, compare, lesson):
+    for command in (search, ask, similar, compare, lesson, serve):
         command.add_argument("--index", type=Path, default=None, help="index directory (default: $INDEX_DIR or var/index)")
     for command in (search, ask, similar, compare, lesson):
         command.add_argument(
@@ -68,6 +97,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     lesson.add_argument("--out", type=Path, required=True, help="FILE.md (Markdown) or FILE.docx (Word)")
     lesson.add_argument("-k", type=int, default=LessonSettings.passages, help=f"key passages (default {LessonSettings.passages})")
     lesson.add_argument("--extractive", action="store_true", help="no LLM even when one is configured: passages and key terms only")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes, each with its own index and model (default: one per core)")
     return parser.parse_args(argv)
 
 
@@ -100,9 +132,16 @@ def _print_answer(answer) -> None:
     print()
 
 
+def _limits() -> Limits:
+    try:
+        return Limits.from_env()
+    except LimitsConfigError as exc:
+        raise SystemExit(f"error: {exc}")
+
+
 def _filters(args: argparse.Namespace) -> Filters:
     try:
-        return Filters.parse(args.filter)
+        return Filters.parse(args.filter, _limits())
     except FilterError as exc:
         raise SystemExit(f"error: {exc}")
 
@@ -113,13 +152,18 @@ def _report_empty(retriever: Retriever, filters: Filters) -> None:
         print(f"notice: no passages match the filters ({filters.describe()})", file=sys.stderr)
 
 
-def _ask(args: argparse.Namespace, questions: list[str], filters: Filters) -> int:
+def _assistant(args: argparse.Namespace, use_llm: bool) -> Assistant:
     try:
-        assistant = open_assistant(args.index, use_llm=not args.extractive)
-    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError) as exc:
+        return open_assistant(args.index, use_llm=use_llm)
+    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError, LimitsConfigError) as exc:
         raise SystemExit(f"error: {exc}")
+
+
+def _ask(args: argparse.Namespace, questions: list, filters: Filters) -> int:
+    assistant = _assistant(args, use_llm=not args.extractive)
     _report_empty(assistant.retriever, filters)
-    for question in questions:
+
+    def answer_one(question: str) -> None:
         answer = assistant.ask(question, filters=filters)
         if answer.notice:
             print(f"notice: {answer.notice}", file=sys.stderr)
@@ -127,21 +171,24 @@ def _ask(args: argparse.Namespace, questions: list[str], filters: Filters) -> in
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
             _print_answer(answer)
-    return 0
+
+    return _each(args, questions, answer_one)
 
 
-def _search(args: argparse.Namespace, questions: list[str], filters: Filters) -> int:
+def _search(args: argparse.Namespace, questions: list, filters: Filters) -> int:
     if args.k < 1:
         raise SystemExit("error: -k must be at least 1")
-    retriever = _retriever(args)
-    _report_empty(retriever, filters)
-    for question in questions:
-        hits = retriever.search(question, k=args.k, where=filters.accepts if filters else None)
+    assistant = _assistant(args, use_llm=False)
+    _report_empty(assistant.retriever, filters)
+
+    def search_one(question: str) -> None:
+        hits = assistant.search(question, k=args.k, filters=filters)
         if args.json:
             print(json.dumps({"question": question, "hits": [h.to_json() for h in hits]}, ensure_ascii=False), flush=True)
         else:
             _print_text(question, hits)
-    return 0
+
+    return _each(args, questions, search_one)
 
 
 def _retriever(args: argparse.Namespace) -> Retriever:
@@ -158,13 +205,15 @@ def _similar(args: argparse.Namespace, filters: Filters) -> int:
     _report_empty(retriever, filters)
     where = filters.accepts if filters else None
     try:
-        library = CaseLibrary(retriever)
+        library = CaseLibrary(retriever, limits=_limits())
         if args.batch:
             return _similar_batch(args, library, filters)
         case = library.resolve(args.case) if args.case else None
         similar = library.similar(case=case, text=args.text, k=args.k, where=where)
     except CaseError as exc:
         raise SystemExit(f"error: {exc}")
+    except InputRefused as exc:
+        raise SystemExit(f"error: {exc.message}")
     if args.json:
         print(json.dumps(_similar_json(library, case, args.text, filters, similar), ensure_ascii=False))
         return 0
@@ -251,12 +300,12 @@ def _lesson(args: argparse.Namespace, filters: Filters) -> int:
         raise SystemExit(f"error: --out must end in .md (Markdown) or .docx (Word), not {args.out.name!r}")
     if args.k < 1:
         raise SystemExit("error: -k must be at least 1")
+    assistant = _assistant(args, use_llm=not args.extractive)
+    builder = LessonBuilder(assistant.retriever, assistant.chat, LessonSettings(passages=args.k), limits=assistant.limits)
     try:
-        assistant: Assistant = open_assistant(args.index, use_llm=not args.extractive)
-        builder = LessonBuilder(assistant.retriever, assistant.chat, LessonSettings(passages=args.k))
-    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError) as exc:
-        raise SystemExit(f"error: {exc}")
-    pack = builder.build(args.topic, filters)
+        pack = builder.build(args.topic, filters)
+    except InputRefused as exc:
+        raise SystemExit(f"error: {exc.message}")
     if not pack.passages:
         raise SystemExit(f"error: {pack.notice} Nothing written.")
     stamp = time.strftime("%Y-%m-%d %H:%M")
@@ -271,8 +320,25 @@ def _lesson(args: argparse.Namespace, filters: Filters) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .server import check_settings, serve  # FastAPI loads only for the server
+
+    if args.workers < 1:
+        raise SystemExit("error: --workers must be at least 1")
+    if args.index is not None:
+        os.environ["INDEX_DIR"] = str(args.index)  # the worker processes read their settings from the environment
+    try:
+        check_settings()
+    except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError, LimitsConfigError) as exc:
+        raise SystemExit(f"error: {exc}")
+    serve(args.host, args.port, args.workers)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    if args.command == "serve":
+        return _serve(args)
     filters = _filters(args) if hasattr(args, "filter") else Filters()
     if args.command == "similar":
         return _similar(args, filters)

@@ -1,9 +1,11 @@
 """The assistant: a question (and its conversation) in, a cited answer out.
 
-Owns the order of things: make a follow-up standalone, retrieve, decide whether the corpus
+Owns the order of things: check the question and cap the history (`qa.limits`; InputRefused
+before any work), make a follow-up standalone, retrieve, decide whether the corpus
 answers, then compose — quotes offline, or an LLM answer that is checked afterwards and
 replaced by quotes (with a notice) whenever the LLM fails. `stream` yields the text as it
-comes and the final `Answer` last; `ask` returns only the `Answer`.
+comes and the final `Answer` last; `ask` returns only the `Answer`; `search` the checked
+question's passages.
 
     for event in assistant.stream(question, history):
         if isinstance(event, TextDelta): ...   # append event.text
@@ -26,6 +28,7 @@ from .facts import FactCheck
 from .filters import Filters
 from .followup import FollowupRule
 from .language import PHRASES, Script, ScriptDetector
+from .limits import Limits
 from .prompts import Prompts
 from .retrieve import Hit, Retriever, open_retriever
 
@@ -50,9 +53,11 @@ class Assistant:
         evidence: EvidenceSettings = EvidenceSettings(),
         prompts: Prompts | None = None,
         followups: FollowupRule = FollowupRule(),
+        limits: Limits = Limits(),
     ):
         self.retriever = retriever
         self.chat = chat
+        self.limits = limits
         self._settings = settings
         self._evidence = EvidenceFinder(retriever, evidence)
         self._facts = FactCheck(retriever.matcher)
@@ -73,7 +78,13 @@ class Assistant:
                 return event
         raise AssertionError("stream ended without an Answer")
 
+    def search(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        """The k passages best matching `question` (checked first: InputRefused)."""
+        return self.retriever.search(self.limits.text(question), k=k, where=filters.accepts if filters else None)
+
     def stream(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Iterator[Event]:
+        self.limits.text(question)
+        history = self.limits.history(history)
         script = self._detector.script(question)
         standalone = self.standalone(question, history)
         hits = self.retriever.search(standalone, k=self._settings.passages, where=filters.accepts if filters else None)
@@ -141,12 +152,14 @@ class Assistant:
 
 def open_assistant(index_dir: Path | None = None, env: Mapping[str, str] = os.environ, use_llm: bool = True) -> Assistant:
     """The assistant over `index_dir` (default $INDEX_DIR or var/index), with the LLM that
-    LLM_BASE_URL / LLM_MODEL / LLM_API_KEY configure, if any (and `use_llm`). Raises
-    IndexUnavailable, EmbedderError or LlmConfigError with a message for the user."""
+    LLM_BASE_URL / LLM_MODEL / LLM_API_KEY configure, if any (and `use_llm`), and the limits
+    of `Limits.from_env`. Raises IndexUnavailable, EmbedderError, LlmConfigError or
+    LimitsConfigError with a message for the user."""
+    limits = Limits.from_env(env)
     settings = LlmSettings.from_env(env) if use_llm else None
     chat = None
     if settings is not None:
         from .llm import OpenAIChat  # LangChain loads only when an LLM is configured
 
         chat = OpenAIChat(settings)
-    return Assistant(open_retriever(index_dir), chat)
+    return Assistant(open_retriever(index_dir), chat, limits=limits)

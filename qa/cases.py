@@ -26,6 +26,7 @@ from ingest.tags import Tagger
 from .display import in_script
 from .filters import fold, tag_values
 from .language import ScriptDetector
+from .limits import Limits
 from .retrieve import Hit, Retriever
 from .similarity import CaseSimilarity, SimilaritySettings, normalized
 
@@ -153,8 +154,9 @@ class CaseLibrary:
     """The cases of one index. Built once per retriever (vectors, texts, terms and the
     similarity among them derived then)."""
 
-    def __init__(self, retriever: Retriever, settings: CaseSettings = CaseSettings()):
+    def __init__(self, retriever: Retriever, settings: CaseSettings = CaseSettings(), limits: Limits = Limits()):
         self._retriever = retriever
+        self._limits = limits
         self._settings = settings
         self._tagger = Tagger(retriever.matcher.normalize)  # themes and scenarios of a free text
         self._detector = ScriptDetector()
@@ -218,9 +220,11 @@ class CaseLibrary:
     def similar(self, case: str | None = None, text: str | None = None, k: int = 3, where: Callable[[Chunk], bool] | None = None) -> list[SimilarCase]:
         """The k cases most like `case` (a name `resolve` accepts) or like `text`, best first;
         with `where`, only cases with passages it accepts, paired through those passages.
-        Raises UnknownCase."""
+        Raises UnknownCase or InputRefused (`text`)."""
         if (case is None) == (text is None):
             raise ValueError("give exactly one of a case and a text")
+        if text is not None:
+            self._limits.text(text, "text")
         matcher, similarity = self._retriever.matcher, self.similarity
         if case is not None:
             source = self.case(case)

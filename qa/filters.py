@@ -18,6 +18,7 @@ from typing import Iterable
 from index.records import Chunk
 
 from .display import in_script
+from .limits import Limits
 
 FILTER_KEYS = ("doc", "case", "institution_type", "theme", "scenario")
 _FIELDS = {"doc": "docs", "case": "cases", "institution_type": "institution_types", "theme": "themes", "scenario": "scenarios"}
@@ -52,16 +53,21 @@ class Filters:
     scenarios: frozenset[str] = frozenset()
 
     @classmethod
-    def parse(cls, items: Iterable[str]) -> Filters:
-        """From `key=value` strings (a repeated key gives alternatives). Raises FilterError."""
+    def parse(cls, items: Iterable[str], limits: Limits = Limits()) -> Filters:
+        """From `key=value` strings (a repeated key gives alternatives), at most
+        `limits.filter_values` of them, each value at most `limits.filter_value_chars`. Raises FilterError."""
         values: dict[str, set[str]] = {}
-        for item in items:
+        for count, item in enumerate(items, start=1):
+            if count > limits.filter_values:
+                raise FilterError(f"too many filters: at most {limits.filter_values}")
             key, sep, value = item.partition("=")
             key, value = key.strip(), value.strip()
             if not sep or not value:
-                raise FilterError(f"filter {item!r} is not key=value; keys: {', '.join(FILTER_KEYS)}")
+                raise FilterError(f"filter {item[:60]!r} is not key=value; keys: {', '.join(FILTER_KEYS)}")
             if key not in _FIELDS:
-                raise FilterError(f"unknown filter key {key!r}; use one of {', '.join(FILTER_KEYS)}")
+                raise FilterError(f"unknown filter key {key[:60]!r}; use one of {', '.join(FILTER_KEYS)}")
+            if len(value) > limits.filter_value_chars:
+                raise FilterError(f"the {key} filter's value is too long: at most {limits.filter_value_chars} characters")
             values.setdefault(_FIELDS[key], set()).add(value)
         return cls(**{name: frozenset(v) for name, v in values.items()})
 

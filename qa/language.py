@@ -24,6 +24,13 @@ class Phrases:
     llm_failed: str  # notice: the LLM failed, quotes follow
     llm_uncited: str  # notice: the LLM answer cited no valid source, quotes follow
     unsupported: str  # appended to an LLM sentence its source does not support
+    blank: str  # refusal of a blank or punctuation-only text; {what} names it
+    too_long: str  # refusal of a text over its limit; {what}, {length}, {limit}
+    inputs: tuple[tuple[str, str], ...]  # what `blank`/`too_long` call each text a user sends (qa.limits)
+
+    def refusal(self, phrase: str, field: str, **values: int) -> str:
+        """`phrase` ("blank" or "too_long") filled in for the text `field` (question, topic, text)."""
+        return getattr(self, phrase).format(what=dict(self.inputs)[field], **values)
 
 
 PHRASES: dict[Script, Phrases] = {
@@ -34,6 +41,9 @@ PHRASES: dict[Script, Phrases] = {
         llm_failed="语言模型暂时不可用，以下是从资料中直接摘录的答案。",
         llm_uncited="语言模型的回答没有引用任何有效来源，以下改为从资料中直接摘录。",
         unsupported="（此句未在所引来源中找到依据）",
+        blank="请输入{what}：空白或只有标点符号的内容无法回答。",
+        too_long="{what}太长（{length} 个字符），请缩短到 {limit} 个字符以内再试。",
+        inputs=(("question", "问题"), ("topic", "课程主题"), ("text", "案例描述")),
     ),
     "hant": Phrases(
         intro="資料中與問題最相關的原文如下：",
@@ -42,6 +52,9 @@ PHRASES: dict[Script, Phrases] = {
         llm_failed="語言模型暫時無法使用，以下是從資料中直接摘錄的答案。",
         llm_uncited="語言模型的回答沒有引用任何有效來源，以下改為從資料中直接摘錄。",
         unsupported="（此句未在所引來源中找到依據）",
+        blank="請輸入{what}：空白或只有標點符號的內容無法回答。",
+        too_long="{what}太長（{length} 個字元），請縮短到 {limit} 個字元以內再試。",
+        inputs=(("question", "問題"), ("topic", "課程主題"), ("text", "案例描述")),
     ),
     "en": Phrases(
         intro="The sources say (quoted in their original language):",
@@ -50,6 +63,9 @@ PHRASES: dict[Script, Phrases] = {
         llm_failed="The language model is unavailable right now; the answer below is quoted directly from the sources.",
         llm_uncited="The language model's answer cited no valid source; the answer below is quoted directly from the sources instead.",
         unsupported=" (not supported by the cited source)",
+        blank="Please type a {what}: a blank or punctuation-only one cannot be answered.",
+        too_long="The {what} is too long ({length} characters): please shorten it to at most {limit} characters.",
+        inputs=(("question", "question"), ("topic", "lesson topic"), ("text", "case description")),
     ),
 }
 

@@ -17,6 +17,7 @@ from .chat import ChatModel, LlmError
 from .display import in_script
 from .filters import Filters
 from .language import ScriptDetector
+from .limits import Limits
 from .prompts import Prompts
 from .retrieve import Hit, Retriever
 from .verify import keep_known_markers
@@ -82,14 +83,20 @@ def choose(hits: list[Hit], vectors: np.ndarray, settings: LessonSettings) -> li
 class LessonBuilder:
     """Builds lesson packs over one retriever; the chat model (optional) at construction."""
 
-    def __init__(self, retriever: Retriever, chat: ChatModel | None = None, settings: LessonSettings = LessonSettings(), prompts: Prompts | None = None):
+    def __init__(
+        self, retriever: Retriever, chat: ChatModel | None = None, settings: LessonSettings = LessonSettings(),
+        prompts: Prompts | None = None, limits: Limits = Limits(),
+    ):
         self._retriever = retriever
+        self._limits = limits
         self._chat = chat
         self._settings = settings
         self._prompts = prompts or Prompts()
         self._rows = {chunk.id: row for row, chunk in enumerate(retriever.index.chunks)}
 
     def build(self, topic: str, filters: Filters | None = None) -> LessonPack:
+        """The pack for `topic` (checked first: InputRefused)."""
+        self._limits.text(topic, "topic")
         settings = self._settings
         found = self._retriever.search(topic, k=settings.candidates, where=filters.accepts if filters else None)
         # A case's title block (its name, institution, type) says nothing to teach from.

@@ -167,3 +167,15 @@ def test_missing_index_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     app = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     assert "no index at" in app.error[0].value
+
+
+def test_blank_questions_are_refused_and_long_ones_capped_by_the_chat_box(app):
+    """Issue 19: a blank or punctuation-only question gets a message and is never answered; the
+    chat box itself caps a question at the limit (Streamlit cuts a longer value to max_chars)."""
+    assert app.chat_input[0].max_chars == 1000
+    app.chat_input[0].set_value("？？").run()
+    assert not app.exception and "blank or punctuation-only" in app.warning[0].value
+    assert not app.chat_message and not app.code  # nothing asked, nothing cited
+    app.chat_input[0].set_value("數字金融" * 300).run()
+    assert not app.exception
+    assert [len(a.question) for a in app.session_state.history] == [1000]

@@ -105,7 +105,7 @@ def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path,
 def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--json", "--parts", "retrieval", "--sizes", "100", "--repeats", "1", "--ingest-repeats", "1", "--load-sessions", "2",
-         "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
+         "--limits-repeats", "1", "--api-users", "3", "--api-seconds", "2", "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
         cwd=REPO, capture_output=True, text=True, timeout=850,  # under pytest's 900 s; minutes under heavy load
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -123,5 +123,9 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert set(ocr["accuracy"]) == {f"{source}_{setup}" for source in ("corpus", "drcd") for setup in ("28px", "20px", "2col_28px")}
     assert all(0 < row["char_accuracy_nfkc"] <= 1 and row["s_per_page"] > 0 for row in ocr["accuracy"].values())
     assert ocr["retrieval"]["questions"] > 0 and set(ocr["goals"]) == {"char_accuracy_clean_traditional", "ocr_mrr_gap", "s_per_page"}
+    limits, api = results["limits"], results["api"]
+    assert limits["max_length_ask_p50_ms"] > 0 and limits["refusal_of_100k_chars_p50_ms"] is not None
+    assert api["one_user"]["requests"] > 0 and api["concurrent"]["users"] == 3 and api["concurrent"]["errors"] == 0
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
-    assert "## Goals" in report and "## Many users at once" in report and "## OCR" in report
+    assert "## Goals" in report and "## Many users at once" in report and "## HTTP API under load" in report
+    assert "## Question limits" in report and "## Index self-checks" in report and "## OCR" in report

@@ -171,3 +171,38 @@ def test_ask_errors_are_one_clear_line(tmp_path):
     half = run("-m", "qa", "ask", "問題", "--index", str(tmp_path / "none"), env={"LLM_BASE_URL": "http://127.0.0.1:1/v1", "LLM_MODEL": ""})
     assert half.returncode != 0
     assert half.stderr.strip().splitlines() == ["error: LLM_MODEL is not set: set LLM_BASE_URL and LLM_MODEL (and LLM_API_KEY if the server needs one), or neither for extractive answers"]
+
+
+def test_batch_refuses_bad_lines_one_by_one_and_answers_the_rest(built, tmp_path):
+    """Issue 19: a blank, a punctuation-only, a 100,000-character and an unreadable line each
+    get their own error line (in the question's script); the good questions are answered."""
+    _, index, _ = built
+    batch = tmp_path / "q.jsonl"
+    lines = [
+        json.dumps({"question": "   "}), json.dumps({"question": "農戶貸款的不良率是多少？"}), "not json",
+        json.dumps({"question": "数字金融" * 25_000}), json.dumps({"question": 3}), json.dumps({"question": "？？！"}),
+        json.dumps({"question": "區塊鏈如何記錄能耗數據？"}),
+    ]
+    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for command in ("ask", "search"):
+        result = run("-m", "qa", command, "--batch", str(batch), "--index", str(index), "--json")
+        assert result.returncode == 1, result.stderr  # some were refused
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert len(rows) == 7
+        errors = [r.get("error") for r in rows]
+        assert "blank or punctuation-only" in errors[0] and "blank or punctuation-only" in errors[5]
+        assert "line 3" in errors[2] and "line 5" in errors[4]
+        assert errors[3].startswith("问题太长（100000 个字符）")
+        answered = [rows[1], rows[6]]
+        assert all("error" not in r for r in answered)
+        assert all(r.get("found") or r.get("hits") for r in answered)
+
+
+def test_one_blank_question_or_long_topic_is_one_clear_line(built, tmp_path):
+    _, index, _ = built
+    result = run("-m", "qa", "ask", "  ", "--index", str(index))
+    assert result.returncode == 1 and result.stderr.strip() == "error: Please type a question: a blank or punctuation-only one cannot be answered."
+    result = run("-m", "qa", "lesson", "綠色金融" * 300, "--out", str(tmp_path / "x.md"), "--index", str(index))
+    assert result.returncode == 1 and "課程主題太長（1200 個字元）" in result.stderr and not (tmp_path / "x.md").exists()
+    result = run("-m", "qa", "similar", "--text", "x" * 20, "--index", str(index), env={"MAX_QUESTION_CHARS": "10"})
+    assert result.returncode == 1 and "case description is too long (20 characters)" in result.stderr
