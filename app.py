@@ -17,7 +17,7 @@ import streamlit as st
 from index.embedder import EmbedderError
 from index.records import Chunk
 from index.store import IndexBusy, IndexDamaged, IndexUnavailable, default_index_dir
-from ingest.formats import SUFFIXES
+from ingest.formats import SUFFIXES, ocr_progress
 from ingest.pipeline import ingest
 from ingest.errors import IngestError
 from ingest.uploads import remove_refused, save_upload
@@ -27,7 +27,7 @@ from qa.case_export import Table, comparison_table, similar_table, table_csv, ta
 from qa.case_views import COLOUR_BY, MAP_SELECTION, case_map, similarity_heatmap, theme_type_counts
 from qa.cases import ROLE_LABELS, CaseLibrary
 from qa.chat import LlmError, LlmSettings
-from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, outline_markdown, reference, supporting_span, tag_label
+from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, ocr_notice, outline_markdown, reference, supporting_span, tag_label
 from qa.export import ExportError, conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
 from qa.lesson import LessonBuilder, LessonSettings
@@ -122,6 +122,8 @@ def show_answer(answer: Answer, number: int, retriever: Retriever, script: str) 
     chunk = citation.chunk
     with st.container(border=True):
         st.markdown(f"**[{citation.n}]** {escape_markdown(reference(chunk))}")
+        if notice := ocr_notice(chunk):
+            st.warning(escape_markdown(notice), icon="🔎")
         before, after = neighbours(retriever, chunk)
         if before:
             st.caption("…" + escape_markdown(in_script(before, script)))
@@ -282,7 +284,7 @@ with st.sidebar:
 
     st.header("Add documents")
     uploads = st.file_uploader(
-        "PDF, Word, EPUB, HTML, TXT or Markdown", type=sorted(s.lstrip(".") for s in SUFFIXES), accept_multiple_files=True
+        "PDF, Word, EPUB, HTML, TXT, Markdown or page images (scans are read by OCR)", type=sorted(s.lstrip(".") for s in SUFFIXES), accept_multiple_files=True
     )
     if st.button("Add and index", disabled=not uploads, type="primary"):
         saved = []
@@ -299,6 +301,7 @@ with st.sidebar:
             result = ingest(
                 [CORPUS_DIR], Path(index_dir),
                 progress=lambda done, total: bar.progress(done / total if total else 1.0, text=f"Embedding {done}/{total} new passages"),
+                on_page=lambda page: bar.progress(page.page / page.pages, text=escape_markdown(ocr_progress(page))),
             )
         except (IndexBusy, EmbedderError) as exc:
             st.error(f"{escape_markdown(str(exc))}. The current index keeps answering.")

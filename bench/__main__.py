@@ -1,8 +1,8 @@
-"""`python -m bench [--json] [--report FILE] [--parts retrieval,cases]`: quality against
-peers, speed and comparable cases, in one run.
+"""`python -m bench [--json] [--report FILE] [--parts retrieval,cases,ocr]`: quality against
+peers, speed, comparable cases and OCR, in one run.
 
 Progress goes to stderr; with `--json` the last line of stdout is one JSON object
-(`quality`, `speed` (the retrieval part), `cases`, `goals`, `machine`; a part not run is
+(`quality`, `speed` (the retrieval part), `cases`, `ocr`, `goals`, `machine`; a part not run is
 absent); `--report` also writes the Markdown report.
 
 `python -m bench quality [--set NAME=CORPUS,QUESTIONS[,SCORER] ...] [--limit N] [--json] [--report FILE]`:
@@ -24,6 +24,7 @@ from index.store import IndexUnavailable
 from index.text import TextMatcher
 from qa.retrieve import RetrievalSettings, open_retriever
 
+from . import ocr
 from .api import corpus_texts, measure_api
 from .cases import LabelsError, measure_cases
 from .integrity import measure_checks
@@ -37,7 +38,7 @@ from .synthetic import synthetic_index
 REPO = Path(__file__).resolve().parent.parent
 PEERS = ("langchain_default", "chatchat_style")
 MRR_MARGIN = 0.03
-PARTS = ("retrieval", "cases")  # retrieval: quality on the dev set and speed
+PARTS = ("retrieval", "cases", "ocr")  # retrieval: quality on the dev set and speed
 CASES_P5, CASES_MARGIN = 0.72, 0.05
 
 
@@ -59,6 +60,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--api-users", type=int, default=50, help="concurrent users of the HTTP API (default 50)")
     parser.add_argument("--api-seconds", type=float, default=20.0, help="seconds of load, for one user and for --api-users (default 20)")
     parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
+    parser.add_argument("--drcd", type=Path, default=REPO.parent / "shared" / "eval" / "drcd", help="DRCD dev folder (default ../shared/eval/drcd)")
+    parser.add_argument("--ocr-full", action="store_true", help="OCR on whole book pages, more DRCD pages and articles, and PP-OCRv4 for comparison")
     parser.add_argument("--load-sessions", type=int, default=LoadSettings.sessions, help="concurrent app sessions of the load run (0: none)")
     return parser.parse_args(argv)
 
@@ -122,6 +125,9 @@ def run(args: argparse.Namespace) -> dict:
         except LabelsError as exc:
             raise BenchError(str(exc)) from None
         results["goals"].update(cases_goals(results["cases"]))
+    if "ocr" in parts:
+        scorer = load_scorer(args.dev.parent / "score.py")
+        results["ocr"] = ocr.run(args.corpus, args.drcd, args.work / "ocr", scorer.covers, ocr.Sizes.full() if args.ocr_full else ocr.Sizes(), log=_log)
     return {
         **results,
         "command": "python -m bench " + " ".join(sys.argv[1:]),

@@ -36,6 +36,8 @@ def markdown(results: dict) -> str:
         lines += _retrieval(results)
     if "cases" in results:
         lines += _cases(results["cases"])
+    if "ocr" in results:
+        lines += _ocr(results["ocr"]) + [""]
     lines += _load(results.get("load"))
     lines += [
         "## Goals",
@@ -187,3 +189,26 @@ def quality_markdown(results: dict) -> str:
         for configuration, figures in configurations.items():
             lines.append(_row([configuration, *_search_cells(figures["search"]), *_ask_cells(figures["ask"])]))
     return "\n".join(lines) + "\n"
+def _ocr(figures: dict) -> list[str]:
+    lines = [
+        "## OCR (scanned pages rendered from known text; see bench/ocr.py)",
+        "",
+        _row(["model", "setup", "pages", "chars/page", "char accuracy (exact)", "char accuracy (NFKC)", "s/page (wall)", "CPU s/page", "unsure lines"]),
+        _row(["---"] * 9),
+    ]
+    for model, key in (("PP-OCRv6 small", "accuracy"), ("PP-OCRv4 (RapidOCR's own)", "accuracy_ppocrv4")):
+        for setup, row in figures.get(key, {}).items():
+            lines.append(_row([model, setup, row["pages"], row["chars_per_page"], row["char_accuracy"], row["char_accuracy_nfkc"], row["s_per_page"], row["cpu_s_per_page"], row["unsure_lines"]]))
+    retrieval = figures["retrieval"]
+    lines += [
+        "",
+        f"Retrieval on {retrieval['articles']} DRCD articles ({retrieval['pages']} scanned pages, {retrieval['questions']} questions): "
+        f"as text MRR@10 {retrieval['text']['mrr@10']} (R@1 {retrieval['text']['recall@1']}), "
+        f"scanned and OCR'd MRR@10 {retrieval['ocr']['mrr@10']} (R@1 {retrieval['ocr']['recall@1']}); gap {retrieval['mrr_gap']}.",
+        "",
+        _row(["OCR goal", "target", "measured", "holds"]),
+        _row(["---"] * 4),
+    ]
+    for name, goal in figures["goals"].items():
+        lines.append(_row([name, goal["target"], goal["measured"], "yes" if goal["holds"] else "**no**"]))
+    return lines

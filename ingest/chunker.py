@@ -158,6 +158,7 @@ def chunk_document(document: Document, settings: ChunkSettings) -> list[Chunk]:
         section_path = " > ".join(span.section)
         occurrence = seen.get((section_path, text), 0)
         seen[(section_path, text)] = occurrence + 1
+        ocr, unsure = document.ocr.marks(start, end) if document.ocr else (False, False)
         chunks.append(
             Chunk(
                 id=chunk_id(document.doc, section_path, text, occurrence),
@@ -169,6 +170,8 @@ def chunk_document(document: Document, settings: ChunkSettings) -> list[Chunk]:
                 start=start,
                 end=end,
                 text=text,
+                ocr=ocr,
+                ocr_unsure=unsure,
             )
         )
     return chunks

@@ -63,7 +63,8 @@ def tag_label(tag: str) -> str:
 
 
 def reference(chunk: Chunk) -> str:
-    """A full reference: title, case, section, page, file and character offsets."""
+    """A full reference: title, case, section, page, file and character offsets, and whether
+    the text was read by OCR."""
     parts = [f"《{chunk.title}》"]
     if chunk.case and chunk.case not in chunk.section:
         parts.append(chunk.case)
@@ -72,7 +73,19 @@ def reference(chunk: Chunk) -> str:
     if chunk.page:
         parts.append(f"p. {chunk.page}")
     parts.append(f"{chunk.doc}, characters {chunk.start}–{chunk.end}")
+    if chunk.ocr:
+        parts.append("text read by OCR, low confidence" if chunk.ocr_unsure else "text read by OCR")
     return " · ".join(parts)
+
+
+def ocr_notice(chunk: Chunk) -> str | None:
+    """What a reader must know before quoting a passage read by OCR; None for other text."""
+    if not chunk.ocr:
+        return None
+    where = f"page {chunk.page} of {chunk.doc}" if chunk.page else chunk.doc
+    if chunk.ocr_unsure:
+        return f"Read by OCR from a scanned page, partly with low confidence: some characters are likely misread. Check {where} before quoting."
+    return f"Read by OCR from a scanned page: a character may be misread. Check {where} before quoting."
 
 
 def _bigrams(text: str) -> set[str]:

@@ -67,6 +67,8 @@ class Hit:
             "text": c.text,
             "score": round(self.score, 6),
             "tags": list(c.tags),
+            "ocr": c.ocr,
+            "ocr_unsure": c.ocr_unsure,
         }
 
 

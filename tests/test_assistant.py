@@ -108,7 +108,7 @@ def test_unanswerable_question_is_refused_politely_without_citations(retriever):
 def test_json_has_exactly_the_contract_fields(retriever):
     data = assistant(retriever).ask("手機銀行多久完成審批？").to_json()
     assert set(data) == {"question", "found", "answer", "citations", "mode"}
-    assert set(data["citations"][0]) == {"n", "rank", "chunk_id", "doc", "title", "case", "section", "page", "start", "end", "text", "score", "tags"}
+    assert set(data["citations"][0]) == {"n", "rank", "chunk_id", "doc", "title", "case", "section", "page", "start", "end", "text", "score", "tags", "ocr", "ocr_unsure"}
 
 
 def test_stream_yields_text_then_the_answer(retriever):
