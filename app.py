@@ -27,7 +27,7 @@ from qa.case_export import Table, comparison_table, similar_table, table_csv, ta
 from qa.case_views import MAP_SELECTION, case_map, similarity_heatmap, theme_type_counts
 from qa.cases import CaseLibrary
 from qa.chat import LlmError, LlmSettings
-from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, outline_markdown, reference, supporting_span, tag_label
+from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, ocr_notice, ocr_progress, outline_markdown, reference, supporting_span, tag_label
 from qa.export import ExportError, conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
 from qa.i18n import LANGUAGES, Messages, language_for_locale, messages
@@ -104,6 +104,8 @@ def show_answer(answer: Answer, number: int, retriever: Retriever, script: str, 
     chunk = citation.chunk
     with st.container(border=True):
         st.markdown(f"**[{citation.n}]** {escape_markdown(reference(chunk, t))}")
+        if notice := ocr_notice(chunk, t):
+            st.warning(escape_markdown(notice), icon="🔎")
         before, after = neighbours(retriever, chunk)
         if before:
             st.caption("…" + escape_markdown(in_script(before, script)))
@@ -292,6 +294,7 @@ with st.sidebar:
             result = ingest(
                 [CORPUS_DIR], Path(index_dir),
                 progress=lambda done, total: bar.progress(done / total if total else 1.0, text=t("embedding_progress", done=done, total=total)),
+                on_page=lambda page: bar.progress(page.page / page.pages, text=escape_markdown(ocr_progress(page, t))),
             )
         except (IndexBusy, EmbedderError) as exc:
             st.error(t("index_failed", error=escape_markdown(str(exc))))

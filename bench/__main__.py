@@ -1,10 +1,14 @@
-"""`python -m bench [--json] [--report FILE] [--parts retrieval,cases]`: quality against
-peers, speed and comparable cases, in one run.
+"""`python -m bench [--json] [--report FILE] [--parts retrieval,cases,ocr]`: quality against
+peers, speed, comparable cases and OCR, in one run.
 
 Progress goes to stderr; with `--json` the last line of stdout is one JSON object
-(`quality`, `speed` (the retrieval part), `cases`, `goals`, `machine`; a part not run is
-absent); `--report` also
-writes the Markdown report.
+(`quality`, `speed` (the retrieval part), `cases`, `ocr`, `goals`, `machine`; a part not run is
+absent); `--report` also writes the Markdown report.
+
+`python -m bench quality [--set NAME=CORPUS,QUESTIONS[,SCORER] ...] [--limit N] [--json] [--report FILE]`:
+search and offline-answer quality of ours and the peers on question sets side by side (default:
+the book's dev set and the DRCD dev set). `python -m bench calibrate`: fits the answerability
+model (see `bench.calibrate`).
 """
 from __future__ import annotations
 
@@ -16,23 +20,25 @@ import time
 from pathlib import Path
 
 from index.embedder import EmbedderError, load_embedder
+from index.store import IndexUnavailable
 from index.text import TextMatcher
-from qa.retrieve import open_retriever
+from qa.retrieve import RetrievalSettings, open_retriever
 
+from . import ocr
 from .api import corpus_texts, measure_api
 from .cases import LabelsError, measure_cases
 from .integrity import measure_checks
 from .limits import measure_limits
 from .load import LoadSettings, measure_load
-from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
-from .report import markdown
+from .quality import CONFIGURATIONS, QuestionSet, build_corpus_index, measure_set, load_corpus, load_scorer, measure_quality, peer_retrievers, rankers, read_questions, score_hits
+from .report import markdown, quality_markdown
 from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
 from .synthetic import synthetic_index
 
 REPO = Path(__file__).resolve().parent.parent
 PEERS = ("langchain_default", "chatchat_style")
 MRR_MARGIN = 0.03
-PARTS = ("retrieval", "cases")  # retrieval: quality on the dev set and speed
+PARTS = ("retrieval", "cases", "ocr")  # retrieval: quality on the dev set and speed
 CASES_P5, CASES_MARGIN = 0.72, 0.05
 
 
@@ -54,6 +60,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--api-users", type=int, default=50, help="concurrent users of the HTTP API (default 50)")
     parser.add_argument("--api-seconds", type=float, default=20.0, help="seconds of load, for one user and for --api-users (default 20)")
     parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
+    parser.add_argument("--drcd", type=Path, default=REPO.parent / "shared" / "eval" / "drcd", help="DRCD dev folder (default ../shared/eval/drcd)")
+    parser.add_argument("--ocr-full", action="store_true", help="OCR on whole book pages, more DRCD pages and articles, and PP-OCRv4 for comparison")
     parser.add_argument("--load-sessions", type=int, default=LoadSettings.sessions, help="concurrent app sessions of the load run (0: none)")
     return parser.parse_args(argv)
 
@@ -117,6 +125,9 @@ def run(args: argparse.Namespace) -> dict:
         except LabelsError as exc:
             raise BenchError(str(exc)) from None
         results["goals"].update(cases_goals(results["cases"]))
+    if "ocr" in parts:
+        scorer = load_scorer(args.dev.parent / "score.py")
+        results["ocr"] = ocr.run(args.corpus, args.drcd, args.work / "ocr", scorer.covers, ocr.Sizes.full() if args.ocr_full else ocr.Sizes(), log=_log)
     return {
         **results,
         "command": "python -m bench " + " ".join(sys.argv[1:]),
@@ -139,8 +150,8 @@ def _retrieval(args: argparse.Namespace) -> dict:
     documents, chunks = load_corpus(args.corpus)
 
     _log("quality: ours, bm25, dense, langchain_default, chatchat_style")
-    rankers = configurations(retriever, documents, (passage_embedder, retriever.embedder))
-    quality = measure_quality(rankers, questions, scorer)
+    peers = peer_retrievers(documents, (passage_embedder, retriever.embedder))
+    quality = measure_quality(rankers(retriever, peers), questions, scorer)
     engines = f"{retriever.embedder.name} (passages: {_engine(passage_embedder)}, questions: {_engine(retriever.embedder)})"
     getattr(passage_embedder, "close", lambda: None)()
 
@@ -195,7 +206,62 @@ def _retrieval(args: argparse.Namespace) -> dict:
     }
 
 
+def _quality(argv: list[str]) -> int:
+    shared = REPO.parent / "shared" / "eval"
+    parser = argparse.ArgumentParser(prog="python -m bench quality", description="search and offline-answer quality, ours and peers, side by side")
+    parser.add_argument("--set", dest="sets", action="append", type=QuestionSet.parse, metavar="NAME=CORPUS,QUESTIONS[,SCORER]",
+                        help="a question set (repeatable; default: the book's dev set and DRCD dev)")
+    parser.add_argument("--configs", default=",".join(CONFIGURATIONS), help=f"configurations to run (default: {','.join(CONFIGURATIONS)})")
+    parser.add_argument("--limit", type=int, help="only the first N answerable and N unanswerable questions of each set")
+    parser.add_argument("--dense-weight", type=float, default=RetrievalSettings().dense_weight,
+                        help=f"our fusion's weight of the dense ranking (BM25: 1; shipped {RetrievalSettings().dense_weight})")
+    parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="indexes and caches (default var/bench)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line of stdout)")
+    parser.add_argument("--report", type=Path, help="also write a Markdown report here")
+    args = parser.parse_args(argv)
+    sets = args.sets or [
+        QuestionSet("book", REPO / "corpus", shared / "dev.jsonl", shared / "score.py"),
+        QuestionSet("drcd", shared / "drcd" / "corpus", shared / "drcd" / "questions.jsonl", shared / "drcd" / "score_drcd.py"),
+    ]
+    names = [n for n in args.configs.split(",") if n]
+    if unknown := set(names) - set(CONFIGURATIONS):
+        raise SystemExit(f"error: unknown configuration(s) {', '.join(sorted(unknown))}; use {', '.join(CONFIGURATIONS)}")
+    for qset in sets:
+        if not (qset.corpus.is_dir() and qset.questions.is_file() and qset.scorer.is_file()):
+            raise SystemExit(f"error: set {qset.name}: need a corpus folder, a question file and a scorer ({qset.corpus}, {qset.questions}, {qset.scorer})")
+    started, load_before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), _load()
+    try:
+        passage_embedder, query_embedder = load_embedder(batch=True), load_embedder()
+        matcher = TextMatcher()
+        retrieval = RetrievalSettings(dense_weight=args.dense_weight)
+        figures = {q.name: measure_set(q, args.work, (passage_embedder, query_embedder), matcher, names, args.limit, _log, retrieval) for q in sets}
+    except (EmbedderError, IndexUnavailable, ValueError) as exc:
+        raise SystemExit(f"error: {exc}")
+    finally:
+        getattr(locals().get("passage_embedder"), "close", lambda: None)()
+    results = {
+        "quality_sets": figures,
+        "sets": {q.name: {"corpus": str(q.corpus), "questions": str(q.questions), "scorer": str(q.scorer)} for q in sets},
+        "embedder": query_embedder.name,
+        "command": "python -m bench quality " + " ".join(argv),
+        "machine": {"cores": os.cpu_count(), "started": started, "load_before": load_before, "load_after": _load()},
+    }
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(quality_markdown(results), encoding="utf-8")
+        _log(f"report written to {args.report}")
+    print(json.dumps(results, ensure_ascii=False) if args.json else quality_markdown(results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["quality"]:
+        return _quality(argv[1:])
+    if argv[:1] == ["calibrate"]:
+        from .calibrate import main as calibrate
+
+        return calibrate(argv[1:])
     args = _parse(argv)
     if "retrieval" in args.parts and not args.dev.exists():
         raise SystemExit(f"error: no question set at {args.dev}; pass --dev FILE")

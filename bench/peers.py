@@ -8,13 +8,16 @@
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 import bm25s
 import faiss
+import numpy as np
 
 from index.embedder import Embedder
 from qa.fusion import rrf
@@ -60,26 +63,50 @@ class PeerRetriever:
     """Dense (exact inner product over normalized vectors, which ranks as LangChain's FAISS L2
     does) and optionally BM25 over the same chunks, fused by weighted RRF."""
 
-    def __init__(self, texts: Sequence[str], embedders: tuple[Embedder, Embedder], settings: PeerSettings = PeerSettings(), tokenize=None):
-        """`embedders`: (for passages, for questions), the same model as ours uses for each."""
-        self.texts = list(texts)
+    def __init__(
+        self, pieces: Sequence[tuple[str, str]], embedders: tuple[Embedder, Embedder], settings: PeerSettings = PeerSettings(),
+        tokenize=None, cache: Path | None = None,
+    ):
+        """`pieces`: (document, text) pairs; `embedders`: (for passages, for questions), the same
+        model as ours uses for each; `cache`: a folder keeping the passage vectors by content."""
+        self.pieces = list(pieces)
+        texts = [t for _, t in self.pieces]
         passage_embedder, self._embedder = embedders
         self._settings = settings
         self._dense = faiss.IndexFlatIP(passage_embedder.dim)
-        self._dense.add(passage_embedder.embed(self.texts, "passage"))
+        self._dense.add(_passage_vectors(texts, passage_embedder, cache))
         self._tokenize = tokenize
         self._bm25 = None
         if settings.bm25_weight > 0:
             self._bm25 = bm25s.BM25()
-            self._bm25.index([tokenize(t) for t in self.texts], show_progress=False)
+            self._bm25.index([tokenize(t) for t in texts], show_progress=False)
 
-    def search(self, question: str, k: int) -> list[str]:
+    def search(self, question: str, k: int) -> list[dict]:
+        """The k best pieces, `{"doc", "text"}`, best first."""
         query = self._embedder.embed([question], "query")
-        _, rows = self._dense.search(query, min(k, len(self.texts)))
+        _, rows = self._dense.search(query, min(k, len(self.pieces)))
         dense = [int(r) for r in rows[0] if r >= 0]
         if self._bm25 is None:
-            return [self.texts[r] for r in dense]
+            return [self._hit(r) for r in dense]
         tokens = [t for t in self._tokenize(question) if t in self._bm25.vocab_dict]
         sparse = [int(r) for r in top_rows(self._bm25.get_scores(tokens), k)] if tokens else []
         fused = rrf([sparse, dense], [self._settings.bm25_weight, self._settings.dense_weight], k=self._settings.rrf_k)
-        return [self.texts[r] for r, _ in fused[:k]]
+        return [self._hit(r) for r, _ in fused[:k]]
+
+    def _hit(self, row: int) -> dict:
+        doc, text = self.pieces[row]
+        return {"doc": doc, "text": text}
+
+
+def _passage_vectors(texts: list[str], embedder: Embedder, cache: Path | None) -> np.ndarray:
+    """The texts' passage vectors, read from `cache` when these texts were embedded before."""
+    if cache is None:
+        return embedder.embed(texts, "passage")
+    key = hashlib.sha256("\x1f".join([embedder.name, *texts]).encode("utf-8")).hexdigest()[:16]
+    path = cache / f"{key}.npy"
+    if path.exists():
+        return np.load(path)
+    vectors = np.concatenate([embedder.embed(texts[i : i + 64], "passage") for i in range(0, len(texts), 64)])
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors

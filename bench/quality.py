@@ -1,9 +1,18 @@
-"""Retrieval quality of our pipeline, its halves and the peers, scored exactly as the shared
-`score.py` scores (it is imported, not copied), with one embedder and one k for all."""
+"""Quality of our pipeline, its halves and the peers, for search and for offline answers, on
+any corpus folder + question file, scored by the shared scorers (run as they are, never copied).
+
+Owns the configurations compared (`ours`, `bm25`, `dense`, `langchain_default`,
+`chatchat_style`; one embedder and one k for all), running a question set through each, and
+the figures the scorers print. Question files have the format of
+`../shared/eval/drcd/questions.jsonl` (or the book's `dev.jsonl`); each set names the scorer
+script that scores it. Indexes come from `bench.indexes` (cached by corpus content).
+"""
 from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -11,18 +20,23 @@ from typing import Callable, Sequence
 
 from index.embedder import Embedder
 from index.records import Chunk, Document
-from index.store import build_index
+from index.store import build_index, open_index
 from index.text import TextMatcher
 from ingest.chunker import ChunkSettings, chunk_document
 from ingest.loaders import discover, load_document
-from qa.retrieve import Retriever
+from qa.assistant import Assistant
+from qa.retrieve import RetrievalSettings, Retriever
 
+from .indexes import corpus_index
 from .peers import PeerRetriever, PeerSettings, chatchat_split, jieba_search_tokens, langchain_default_split
 
 K = 10  # hits kept per question: MRR@10 needs ten
 TOP_CHARS = 5  # avg_hit_chars averages the length of the top five hits
+CONFIGURATIONS = ("ours", "bm25", "dense", "langchain_default", "chatchat_style")
 
 Ranker = Callable[[str], list[str]]  # question -> hit texts, best first
+HitRanker = Callable[[str], list[dict]]  # question -> hits {"doc", "text"}, best first
+AnswerFn = Callable[[str], dict]  # question -> the `qa ask --json` object
 
 
 def load_scorer(path: Path) -> ModuleType:
@@ -64,22 +78,126 @@ def build_corpus_index(corpus: Path, dest: Path, embedder: Embedder, matcher: Te
     build_index(documents, chunks, embedder, matcher, ChunkSettings().to_json(), dest, {d.doc: d.sha256 for d in documents})
 
 
-def configurations(retriever: Retriever, documents: Sequence[Document], embedders: tuple[Embedder, Embedder]) -> dict[str, Ranker]:
-    """Every configuration the issue names, each a question -> hit texts function. `embedders`
-    are the ones our pipeline uses (for passages, for questions); the peers get the same."""
-    chunks = retriever.index.chunks
-    texts = [d.text for d in documents]
-    langchain = PeerRetriever([p for t in texts for p in langchain_default_split(t)], embedders)
-    chatchat = PeerRetriever(
-        [p for t in texts for p in chatchat_split(t)], embedders, PeerSettings(bm25_weight=0.5, dense_weight=0.5), jieba_search_tokens()
-    )
-    return {
-        "ours": lambda q: [h.chunk.text for h in retriever.search(q, k=K)],
-        "bm25": lambda q: [chunks[r].text for r in retriever.bm25_ranking(q, K)],
-        "dense": lambda q: [chunks[r].text for r in retriever.dense_ranking(q, K)],
-        "langchain_default": lambda q: langchain.search(q, K),
-        "chatchat_style": lambda q: chatchat.search(q, K),
+def peer_retrievers(documents: Sequence[Document], embedders: tuple[Embedder, Embedder], cache: Path | None = None) -> dict[str, PeerRetriever]:
+    """The LangChain-default and Chatchat-style pipelines over `documents`, with our embedders
+    (for passages, for questions); their vectors cached under `cache` by content."""
+    pieces = {
+        "langchain_default": [(d.doc, p) for d in documents for p in langchain_default_split(d.text)],
+        "chatchat_style": [(d.doc, p) for d in documents for p in chatchat_split(d.text)],
     }
+    return {
+        "langchain_default": PeerRetriever(pieces["langchain_default"], embedders, cache=cache),
+        "chatchat_style": PeerRetriever(
+            pieces["chatchat_style"], embedders, PeerSettings(bm25_weight=0.5, dense_weight=0.5), jieba_search_tokens(), cache=cache
+        ),
+    }
+
+
+def one_sided(retriever: Retriever, side: str) -> Retriever:
+    """Our retriever ranking by one side only (`bm25` or `dense`), everything else as shipped."""
+    weights = {
+        "bm25": dict(dense_weight=0.0, dense_weight_cross_language=0.0, bm25_weight=1.0),
+        "dense": dict(dense_weight=1.0, dense_weight_cross_language=1.0, bm25_weight=0.0),
+    }[side]
+    settings = RetrievalSettings(**{**retriever.settings.__dict__, **weights})
+    return Retriever(retriever.index, retriever.embedder, retriever.matcher, settings)
+
+
+def configurations(retriever: Retriever, peers: dict[str, PeerRetriever]) -> dict[str, tuple[HitRanker, AnswerFn]]:
+    """Every configuration the issue names: how it searches, and how it answers offline. Our
+    halves answer with our answer stage over their own ranking; the peers have no offline
+    answer of their own and never refuse (see DESIGN.md), so theirs quotes their top passage."""
+    out = {}
+    for name, ranked in (("ours", retriever), ("bm25", one_sided(retriever, "bm25")), ("dense", one_sided(retriever, "dense"))):
+        assistant = Assistant(ranked)
+        out[name] = (
+            lambda q, r=ranked: [{"doc": h.chunk.doc, "text": h.chunk.text} for h in r.search(q, k=K)],
+            lambda q, a=assistant: a.ask(q).to_json(),
+        )
+    for name, peer in peers.items():
+        out[name] = (lambda q, p=peer: p.search(q, K), lambda q, p=peer: _quote_top(q, p.search(q, 1)))
+    return out
+
+
+def _quote_top(question: str, hits: list[dict]) -> dict:
+    citations = [{"n": 1, **hits[0]}] if hits else []
+    return {"question": question, "found": bool(hits), "answer": f"「{hits[0]['text']}」[1]" if hits else "", "citations": citations, "mode": "extractive"}
+
+
+def run_scorer(scorer: Path, mode: str, questions: Path, rows: Sequence[dict], scratch: Path) -> dict:
+    """The shared scorer's figures for `rows` (what `qa search/ask --batch --json` prints)."""
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    scratch.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(scorer), mode, str(questions), str(scratch)], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    name: str
+    corpus: Path
+    questions: Path
+    scorer: Path  # a shared scorer script: `score.py` or `score_drcd.py`
+
+    @classmethod
+    def parse(cls, spec: str) -> "QuestionSet":
+        """`NAME=CORPUS,QUESTIONS[,SCORER]`; the scorer defaults to the DRCD one (it scores any
+        question file of that format)."""
+        name, _, paths = spec.partition("=")
+        parts = [Path(p) for p in paths.split(",") if p]
+        if not name or len(parts) not in (2, 3):
+            raise ValueError(f"question set {spec!r}: use NAME=CORPUS,QUESTIONS[,SCORER]")
+        default = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "drcd" / "score_drcd.py"
+        return cls(name, parts[0], parts[1], parts[2] if len(parts) == 3 else default)
+
+
+def _selected(questions: list[dict], limit: int | None) -> list[dict]:
+    """The first `limit` answerable and the first `limit` unanswerable questions (all: None)."""
+    if limit is None:
+        return questions
+    answerable = [q for q in questions if q["evidence"]][:limit]
+    return answerable + [q for q in questions if not q["evidence"]][:limit]
+
+
+def measure_set(
+    qset: QuestionSet, work: Path, embedders: tuple[Embedder, Embedder], matcher: TextMatcher,
+    names: Sequence[str] = CONFIGURATIONS, limit: int | None = None, log=lambda message: None,
+    retrieval: RetrievalSettings = RetrievalSettings(),
+) -> dict:
+    """`{configuration: {"search": scorer figures, "ask": scorer figures}}` on one question set;
+    `retrieval`: our retriever's settings (the shipped ones by default)."""
+    index_dir = corpus_index(qset.corpus, work, log)
+    retriever = Retriever(open_index(index_dir, embedders[1].name, matcher), embedders[1], matcher, retrieval)
+    questions = _selected(read_questions(qset.questions), limit)
+    scratch = work / "runs" / qset.name
+    scratch.mkdir(parents=True, exist_ok=True)
+    selected = scratch / "questions.jsonl"
+    selected.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
+    peers = {}
+    if any(name in names for name in ("langchain_default", "chatchat_style")):
+        documents, _ = load_corpus(qset.corpus)
+        peers = {k: v for k, v in peer_retrievers(documents, embedders, work / "peer-vectors").items() if k in names}
+    results = {}
+    for name, (search, answer) in configurations(retriever, peers).items():
+        if name not in names:
+            continue
+        log(f"{qset.name}: {name}")
+        hits = [{"question": q["question"], "hits": search(q["question"])} for q in questions]
+        answers = [answer(q["question"]) for q in questions]
+        results[name] = {
+            "search": _rounded(run_scorer(qset.scorer, "search", selected, hits, scratch / f"{name}-hits.jsonl")),
+            "ask": _rounded(run_scorer(qset.scorer, "ask", selected, answers, scratch / f"{name}-answers.jsonl")),
+        }
+    return results
+
+
+def _rounded(figures: dict) -> dict:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items() if k not in ("bad",)}
+
+
+# The book's dev set as `python -m bench` scores retrieval (texts only, score.py imported).
+def rankers(retriever: Retriever, peers: dict[str, PeerRetriever]) -> dict[str, Ranker]:
+    return {name: (lambda q, s=search: [h["text"] for h in s(q)]) for name, (search, _) in configurations(retriever, peers).items()}
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ def markdown(results: dict) -> str:
         lines += _retrieval(results)
     if "cases" in results:
         lines += _cases(results["cases"])
+    if "ocr" in results:
+        lines += _ocr(results["ocr"]) + [""]
     lines += _load(results.get("load"))
     lines += [
         "## Goals",
@@ -151,4 +153,62 @@ def _retrieval(results: dict) -> list[str]:
         f"checksums at {results['integrity']['checksum_mb_per_s']} MB/s.",
         "",
     ]
+    return lines
+
+
+def _search_cells(search: dict) -> list:
+    return [search.get("recall@1"), search.get("recall@5"), search.get("mrr@10")]
+
+
+def _ask_cells(ask: dict) -> list:
+    kinds = ask.get("refused_by_kind") or {}
+    refused = round(ask["refusal_accuracy"] * ask["unanswerable"]) if ask.get("unanswerable") else 0
+    by_kind = " (" + ", ".join(f"{'near' if k == 'same-article' else 'far' if k == 'other-article' else k} {v}" for k, v in sorted(kinds.items(), reverse=True)) + ")" if kinds else ""
+    return [ask.get("cited_evidence_rate"), ask.get("answer_has_text", "–"), f"{ask['false_refusals']}/{ask['answerable']}", f"{refused}/{ask['unanswerable']}{by_kind}"]
+
+
+def quality_markdown(results: dict) -> str:
+    """`python -m bench quality`: one table per question set, configurations as rows."""
+    machine = results["machine"]
+    lines = [
+        "# Quality report",
+        "",
+        f"Run `{results['command']}` at {machine['started']}; embedder `{results['embedder']}` for every configuration; "
+        "scored by the shared scorers (search: hit from the right document covering the evidence, k = 10; "
+        "ask: offline answers).",
+    ]
+    for name, configurations in results["quality_sets"].items():
+        described = results["sets"][name]
+        lines += [
+            "",
+            f"## {name} (`{described['questions']}` over `{described['corpus']}`)",
+            "",
+            _row(["configuration", "R@1", "R@5", "MRR@10", "cited evidence", "answer has text", "false refusals", "unanswerable refused"]),
+            _row(["---"] * 8),
+        ]
+        for configuration, figures in configurations.items():
+            lines.append(_row([configuration, *_search_cells(figures["search"]), *_ask_cells(figures["ask"])]))
+    return "\n".join(lines) + "\n"
+def _ocr(figures: dict) -> list[str]:
+    lines = [
+        "## OCR (scanned pages rendered from known text; see bench/ocr.py)",
+        "",
+        _row(["model", "setup", "pages", "chars/page", "char accuracy (exact)", "char accuracy (NFKC)", "s/page (wall)", "CPU s/page", "unsure lines"]),
+        _row(["---"] * 9),
+    ]
+    for model, key in (("PP-OCRv6 small", "accuracy"), ("PP-OCRv4 (RapidOCR's own)", "accuracy_ppocrv4")):
+        for setup, row in figures.get(key, {}).items():
+            lines.append(_row([model, setup, row["pages"], row["chars_per_page"], row["char_accuracy"], row["char_accuracy_nfkc"], row["s_per_page"], row["cpu_s_per_page"], row["unsure_lines"]]))
+    retrieval = figures["retrieval"]
+    lines += [
+        "",
+        f"Retrieval on {retrieval['articles']} DRCD articles ({retrieval['pages']} scanned pages, {retrieval['questions']} questions): "
+        f"as text MRR@10 {retrieval['text']['mrr@10']} (R@1 {retrieval['text']['recall@1']}), "
+        f"scanned and OCR'd MRR@10 {retrieval['ocr']['mrr@10']} (R@1 {retrieval['ocr']['recall@1']}); gap {retrieval['mrr_gap']}.",
+        "",
+        _row(["OCR goal", "target", "measured", "holds"]),
+        _row(["---"] * 4),
+    ]
+    for name, goal in figures["goals"].items():
+        lines.append(_row([name, goal["target"], goal["measured"], "yes" if goal["holds"] else "**no**"]))
     return lines

@@ -7,6 +7,26 @@ from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)
+class OcrNotes:
+    """Which parts of a document's text were read by OCR from page images, and how surely.
+    Offsets index `Document.text`."""
+
+    pages: tuple[int, ...]  # 1-based pages read by OCR (the others had a text layer)
+    spans: tuple[tuple[int, int], ...]  # (start, end) of every OCR'd line kept in the text
+    unsure: tuple[tuple[int, int], ...] = ()  # lines read with low confidence
+    simplified_pages: tuple[int, ...] = ()  # OCR'd pages that came out simplified in a traditional book
+    seconds: float = 0.0  # time spent recognizing (pages found in the OCR cache cost none)
+
+    def marks(self, start: int, end: int) -> tuple[bool, bool]:
+        """(any OCR text in [start, end), any unsure OCR text in it)."""
+
+        def overlaps(spans: tuple[tuple[int, int], ...]) -> bool:
+            return any(s < end and start < e for s, e in spans)
+
+        return overlaps(self.spans), overlaps(self.unsure)
+
+
+@dataclass(frozen=True)
 class Document:
     """A source file's text. `text` is the original text, never normalized: a text file's
     decoded content, or the text extracted from a PDF, DOCX, EPUB or HTML file (what citations
@@ -18,10 +38,11 @@ class Document:
     encoding: str  # of a text file's bytes; for other formats, how the text was extracted
     sha256: str  # of the file's bytes
     page_starts: tuple[int, ...] = ()  # offset where each page begins; empty when unpaged
-    format: str = "text"  # text, pdf, docx, epub or html
+    format: str = "text"  # text, pdf, docx, epub, html or image
     # (start, end, level) of headings the file's markup declares (DOCX styles, HTML h1-h6);
     # plain text leaves this empty and headings are found from their numbering.
     headings: tuple[tuple[int, int, int], ...] = ()
+    ocr: OcrNotes | None = None  # set when some of the text was read from page images
     # the file's path under the ingested root, percent-escaped bytes, when `doc` is not exactly
     # those bytes in UTF-8 (a GBK or Big5 file name, a name with undecodable bytes); else ""
     path_bytes: str = ""
@@ -47,6 +68,8 @@ class Chunk:
     end: int
     text: str
     tags: tuple[str, ...] = ()  # taxonomy tags such as "theme:綠色金融" (ingest/data/taxonomy.json)
+    ocr: bool = False  # the text was read by OCR from a page image: it may hold misread characters
+    ocr_unsure: bool = False  # some of it was read with low confidence
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -30,7 +30,9 @@ from .commit import FORMAT
 from .embedder import Embedder
 from .errors import IndexBusy, IndexDamaged, IndexMismatch, IndexMissing, IndexUnavailable  # noqa: F401 (callers import them from here)
 from .records import Chunk, Document
-from .text import TextMatcher, sentence_spans
+from .sentences import SPLITTER_VERSION, sentence_spans
+from .text import TextMatcher
+
 _CHUNKS = "chunks.jsonl"
 _VECTORS = "vectors.npy"
 _SENTENCE_VECTORS = "sentence_vectors.npy"
@@ -322,12 +324,19 @@ def _write(path, documents, chunks, vectors, sentence_offsets, keys, embedder, m
         "dense_index": dense,
         "chunking": chunking,
         "dictionary_hash": matcher.dictionary_hash,
+        "sentence_splitter": SPLITTER_VERSION,
         "packages": _versions(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "chunks": len(chunks),
         "documents": per_doc,
         "sources": sources,
     }
+
+
+def splitter_version(manifest: dict) -> int:
+    """The sentence splitter an index was built with; indexes written before the manifest
+    recorded it split exactly as version 1 does."""
+    return manifest.get("sentence_splitter", 1)
 
 
 def check_compatible(manifest: dict, path: Path, embedder_name: str, matcher: TextMatcher) -> None:
@@ -337,6 +346,12 @@ def check_compatible(manifest: dict, path: Path, embedder_name: str, matcher: Te
         raise IndexMismatch(
             f"index at {path} was built with embedding model {manifest.get('embedding_model')!r} "
             f"but {embedder_name!r} is configured; rebuild it with `python -m ingest` or set EMBEDDING_MODEL"
+        )
+    if splitter_version(manifest) != SPLITTER_VERSION:
+        raise IndexMismatch(
+            f"index at {path} was built with sentence splitter version {splitter_version(manifest)} "
+            f"but this version splits with {SPLITTER_VERSION}; its sentence vectors no longer match the sentences: "
+            "rebuild it with `python -m ingest`"
         )
     if manifest.get("dictionary_hash") != matcher.dictionary_hash:
         raise IndexMismatch(

@@ -19,41 +19,19 @@ from typing import Iterable
 import jieba
 import opencc
 
+from .sentences import CJK_CHARS
+
 DATA_DIR = Path(__file__).parent / "data"
+# jieba user dictionary: only the book's vocabulary as DESIGN.md records it (institution types,
+# scenarios, the named articles, the parts of a case); never a row for one question.
 DEFAULT_USER_DICT = DATA_DIR / "finance_dict.txt"
 DEFAULT_STOPWORDS = DATA_DIR / "stopwords.txt"
 DEFAULT_GLOSSARY = DATA_DIR / "glossary_en_zh.tsv"
 
 jieba.setLogLevel(logging.WARNING)
 
-# A sentence ends at Chinese or English end punctuation (and any closing quotes), or a line end.
-_SENTENCE_END = re.compile(r"(?:[。！？!?；;…]+|\.(?=\s|$))[”’」』）)\]\"']*|\n")
-
-
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Sentence spans inside text[start:end], whitespace trimmed; together they cover all of
-    its non-space text."""
-    end = len(text) if end is None else end
-    spans = []
-    cursor = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        spans.append((cursor, match.end()))
-        cursor = match.end()
-    spans.append((cursor, end))
-    return [trimmed for s, e in spans if (trimmed := _trim(text, s, e))]
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return (start, end) if start < end else None
-
-
-_CJK = "\u3400-\u9fff\uf900-\ufaff"
 # Typesetting spaces between CJK characters ("序 言", PDF extraction) split words for jieba.
-_CJK_SPACE = re.compile(f"(?<=[{_CJK}])[ \t\u3000]+(?=[{_CJK}])")
+_CJK_SPACE = re.compile(f"(?<=[{CJK_CHARS}])[ \t\u3000]+(?=[{CJK_CHARS}])")
 
 
 def _is_word(token: str) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 from tqdm import tqdm
 
@@ -22,6 +23,7 @@ from index.embedder import EmbedderError, configured_model
 from index.store import IndexBusy, IndexUnavailable, Progress, default_index_dir, open_index
 from index.text import TextMatcher
 
+from .formats import PageDone
 from .pipeline import ingest
 
 
@@ -35,6 +37,21 @@ def _terminal_progress() -> Progress:
             bar = tqdm(total=total, desc="embedding", unit="passage", file=sys.stderr, disable=total == 0)
         bar.update(done - bar.n)
         if done >= total:
+            bar.close()
+
+    return update
+
+
+def _ocr_progress() -> Callable[[PageDone], None]:
+    """A progress bar on stderr per document read by OCR; tqdm shows the seconds per page."""
+    bar = None
+
+    def update(page: PageDone) -> None:
+        nonlocal bar
+        if bar is None or bar.desc != f"OCR {page.doc}":
+            bar = tqdm(total=page.pages, desc=f"OCR {page.doc}", unit="page", file=sys.stderr)
+        bar.update(1)
+        if page.page >= page.pages:
             bar.close()
 
     return update
@@ -57,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = ingest(
             args.paths, index_dir, if_stale=args.if_stale, batch=True,
-            on_file=lambda file: print(file.line(), flush=True), progress=_terminal_progress(),
+            on_file=lambda file: print(file.line(), flush=True), progress=_terminal_progress(), on_page=_ocr_progress(),
         )
     except (IndexBusy, EmbedderError) as exc:
         print(f"error: {exc}; the index at {index_dir} is unchanged", file=sys.stderr)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from index.records import Chunk, Document, chunk_id
 
-from index.text import sentence_spans
+from index.sentences import sentence_spans
 
 from .structure import Block, blocks, heading_title
 
@@ -158,6 +158,7 @@ def chunk_document(document: Document, settings: ChunkSettings) -> list[Chunk]:
         section_path = " > ".join(span.section)
         occurrence = seen.get((section_path, text), 0)
         seen[(section_path, text)] = occurrence + 1
+        ocr, unsure = document.ocr.marks(start, end) if document.ocr else (False, False)
         chunks.append(
             Chunk(
                 id=chunk_id(document.doc, section_path, text, occurrence),
@@ -169,6 +170,8 @@ def chunk_document(document: Document, settings: ChunkSettings) -> list[Chunk]:
                 start=start,
                 end=end,
                 text=text,
+                ocr=ocr,
+                ocr_unsure=unsure,
             )
         )
     return chunks

@@ -36,3 +36,7 @@ class EncryptedDocument(IngestError):
 class NoTextLayer(IngestError):
     """A PDF whose pages are images only (a scan)."""
 
+
+
+class OcrUnavailable(IngestError):
+    """The OCR model files are not installed."""

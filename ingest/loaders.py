@@ -9,7 +9,7 @@ from typing import Iterator
 from index.records import Document
 
 from .errors import TooLarge
-from .formats import Limits, read_document
+from .formats import Limits, Ocr, read_document
 from .names import FileName, file_names
 
 
@@ -26,11 +26,11 @@ def discover(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
             yield path.parent, path
 
 
-def load_document(root: Path, file: Path, limits: Limits = Limits(), name: FileName | None = None) -> Document:
-    """Read one file, named `name` (by default: its name among the files of its own folder).
-    Raises an IngestError subclass (or OSError) saying why it can't be used."""
+def load_document(root: Path, file: Path, limits: Limits = Limits(), name: FileName | None = None, ocr: Ocr | None = None) -> Document:
+    """Read one file, named `name` (by default: its name among the files of its own folder),
+    scanned pages by `ocr`. Raises an IngestError subclass (or OSError) saying why it can't be used."""
     name = name or file_names([(root, file)])[0]
     if file.stat().st_size > limits.max_file_bytes:  # refused before reading it into memory
         raise TooLarge(f"larger than the {limits.max_file_bytes // 2**20} MB limit")
-    document = read_document(name.doc, PurePosixPath(name.doc).suffix, file.read_bytes(), limits)
+    document = read_document(name.doc, PurePosixPath(name.doc).suffix, file.read_bytes(), limits, ocr)
     return dataclasses.replace(document, path_bytes=name.escaped) if name.escaped else document

@@ -15,12 +15,13 @@ from typing import Callable, Literal, Sequence
 
 from index.embedder import configured_model, load_embedder
 from index.records import Chunk, Document
-from index.store import BuildReport, Progress, build_index, index_lock, inspect_index, read_manifest
+from index.sentences import SPLITTER_VERSION
+from index.store import BuildReport, Progress, build_index, index_lock, inspect_index, read_manifest, splitter_version
 from index.text import TextMatcher
 
 from .chunker import ChunkSettings, chunk_document
 from .errors import IngestError, UnsupportedFile
-from .formats import describe
+from .formats import Ocr, OcrSettings, PageDone, describe
 from .loaders import discover, load_document
 from .names import FileName, file_names
 from .tags import Tagger
@@ -65,6 +66,7 @@ def _is_current(manifest: dict | None, sources: dict[str, str], chunking: dict, 
         and manifest.get("embedding_model") == configured_model()
         and manifest.get("chunking") == chunking
         and manifest.get("dictionary_hash") == matcher.dictionary_hash
+        and splitter_version(manifest) == SPLITTER_VERSION
     )
 
 
@@ -79,10 +81,15 @@ def _changes(manifest: dict | None, documents: list[Document]) -> str:
     )
 
 
-def _read(name: FileName, root: Path, file: Path, tagger: Tagger, settings: ChunkSettings) -> tuple[Document, list[Chunk]] | FileResult:
+def ocr_cache_dir(index_dir: Path) -> Path:
+    """Pages read by OCR, kept beside the index folder (whose contents ingest manages)."""
+    return index_dir.with_name(index_dir.name + ".ocr-cache")
+
+
+def _read(name: FileName, root: Path, file: Path, tagger: Tagger, settings: ChunkSettings, ocr: Ocr) -> tuple[Document, list[Chunk]] | FileResult:
     """The file's document and its tagged chunks, or the result saying why it is skipped or refused."""
     try:
-        document = load_document(root, file, name=name)
+        document = load_document(root, file, name=name, ocr=ocr)
         chunks = tagger.tag(chunk_document(document, settings))
     except UnsupportedFile as exc:
         return FileResult(name.doc, "skipped", _noted(str(exc), name))
@@ -106,12 +113,13 @@ def ingest(
     if_stale: bool = False,
     on_file: Callable[[FileResult], None] = lambda result: None,
     progress: Progress | None = None,
+    on_page: Callable[[PageDone], None] | None = None,
     settings: ChunkSettings = ChunkSettings(),
     batch: bool = False,
 ) -> IngestResult:
     """Make the index at `index_dir` hold exactly the readable files under `paths`.
     `on_file` hears each skipped or refused file as soon as it is known; indexed files are
-    known only once the build succeeded. `batch` embeds in worker processes (the fastest
+    known only once the build succeeded; `on_page` hears each page read by OCR. `batch` embeds in worker processes (the fastest
     setup `python -m bench` measured; command lines only: workers re-import the main module,
     which a Streamlit script must not be). Raises IndexBusy or EmbedderError."""
     with index_lock(index_dir):
@@ -140,8 +148,9 @@ def ingest(
         documents: list[Document] = []
         chunks: list[Chunk] = []
         named: dict[str, FileName] = {}
+        ocr = Ocr(OcrSettings(cache_dir=ocr_cache_dir(index_dir)), on_page)
         for name, (root, file) in files:
-            read = _read(name, root, file, tagger, settings)
+            read = _read(name, root, file, tagger, settings, ocr)
             if isinstance(read, FileResult):
                 report(read)
                 continue

@@ -7,7 +7,7 @@ front-matter titles (序言, 內容簡介 …), in traditional and simplified fo
 may declare more (DOCX styles, HTML h1–h6). A table of contents is read too: its lines stay
 body text, and the titles it lists become case headings where they recur in the text. Every
 span is a (start, end) pair into the original text; sentences come from
-`index.text.sentence_spans`, which answers use too.
+`index.sentences.sentence_spans`, which answers use too.
 """
 from __future__ import annotations
 

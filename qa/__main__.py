@@ -103,13 +103,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _ocr_mark(chunk) -> str:
+    return (" (OCR, low confidence)" if chunk.ocr_unsure else " (OCR)") if chunk.ocr else ""
+
+
 def _print_text(question: str, hits) -> None:
     print(f"? {question}")
     for hit in hits:
         c = hit.chunk
         where = " > ".join(part for part in (c.doc, c.section) if part)
         page = f" p.{c.page}" if c.page else ""
-        print(f"  [{hit.rank}] {hit.score:.4f} {where}{page} [{c.start}:{c.end}]")
+        print(f"  [{hit.rank}] {hit.score:.4f} {where}{page} [{c.start}:{c.end}]{_ocr_mark(c)}")
         print(f"      {c.text[:160].replace(chr(10), ' ')}{'…' if len(c.text) > 160 else ''}")
         if c.tags:
             print(f"      tags: {', '.join(c.tags)}")
@@ -124,7 +128,7 @@ def _print_answer(answer) -> None:
         c = citation.chunk
         where = " > ".join(part for part in (c.doc, c.section) if part)
         page = f" p.{c.page}" if c.page else ""
-        print(f"  [{citation.n}] {where}{page} [{c.start}:{c.end}]")
+        print(f"  [{citation.n}] {where}{page} [{c.start}:{c.end}]{_ocr_mark(c)}")
     print()
 
 

@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
+from index.sentences import has_cjk
+
 from . import extractive, verify
 from .answer import Answer, Citation, Restart, TextDelta, Turn
+from .answerability import AnswerabilityModel, features, load_model
 from .chat import ChatModel, LlmError, LlmSettings
 from .evidence import EvidenceFinder, EvidenceSettings, Sentence
 from .facts import FactCheck
@@ -54,6 +57,7 @@ class Assistant:
         prompts: Prompts | None = None,
         followups: FollowupRule = FollowupRule(),
         limits: Limits = Limits(),
+        answerability: AnswerabilityModel | None = None,
     ):
         self.retriever = retriever
         self.chat = chat
@@ -64,6 +68,7 @@ class Assistant:
         self._prompts = prompts or Prompts()
         self._followups = followups
         self._detector = ScriptDetector()
+        self._answerability = answerability or load_model()
 
     def for_session(self, chat: ChatModel | None, settings: AssistantSettings) -> Assistant:
         """This assistant with another chat model and settings, sharing what is built per
@@ -90,7 +95,7 @@ class Assistant:
         hits = self.retriever.search(standalone, k=self._settings.passages, where=filters.accepts if filters else None)
         sentences = self._evidence.sentences(standalone, hits, also=question)
         extra = {"standalone_question": standalone if standalone != question else ""}
-        if not self._evidence.answers(standalone, sentences):
+        if not self.answers(standalone, sentences):
             answer = extractive.refuse(question, script, **extra)
             yield TextDelta(answer.text)
             yield answer
@@ -102,6 +107,16 @@ class Assistant:
             yield answer
             return
         yield from self._llm_answer(question, standalone, script, hits, quotes, extra)
+
+    def answers(self, question: str, sentences: Sequence[Sentence]) -> bool:
+        """Whether the corpus answers `question`, given its scored sentences: the calibrated
+        model for Chinese questions; questions without Chinese characters, which it was not
+        fitted on, keep the evidence finder's cross-language threshold."""
+        if not sentences:
+            return False
+        if not has_cjk(question):
+            return self._evidence.answers(question, sentences)
+        return self._answerability.answers(features(question, sentences, self.retriever))
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
         """The question as it would be asked on its own, given the conversation so far."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import opencc
 
 from index.records import Chunk
-from index.text import sentence_spans
+from index.sentences import sentence_spans
 
 from .i18n import Messages, messages
+
+if TYPE_CHECKING:  # only a type here; reading pages is ingest's job
+    from ingest.formats import PageDone
 
 DisplayScript = Literal["original", "simplified", "traditional"]
 DISPLAY_SCRIPTS: tuple[DisplayScript, ...] = ("original", "simplified", "traditional")
@@ -69,8 +72,8 @@ def tag_label(tag: str, t: Messages | None = None) -> str:
 
 
 def reference(chunk: Chunk, t: Messages | None = None) -> str:
-    """A full reference: title, case, section, page, file and character offsets, worded in
-    the interface language of `t` (English by default)."""
+    """A full reference: title, case, section, page, file and character offsets, and whether
+    the text was read by OCR, worded in the interface language of `t` (English by default)."""
     t = t or messages("en")
     parts = [f"《{chunk.title}》"]
     if chunk.case and chunk.case not in chunk.section:
@@ -80,7 +83,26 @@ def reference(chunk: Chunk, t: Messages | None = None) -> str:
     if chunk.page:
         parts.append(t("reference_page", page=chunk.page))
     parts.append(t("reference_span", doc=chunk.doc, start=chunk.start, end=chunk.end))
+    if chunk.ocr:
+        parts.append(t("reference_ocr_unsure") if chunk.ocr_unsure else t("reference_ocr"))
     return " · ".join(parts)
+
+
+def ocr_notice(chunk: Chunk, t: Messages | None = None) -> str | None:
+    """What a reader must know before quoting a passage read by OCR; None for other text."""
+    if not chunk.ocr:
+        return None
+    t = t or messages("en")
+    where = t("ocr_where_page", page=chunk.page, doc=chunk.doc) if chunk.page else chunk.doc
+    return t("ocr_notice_unsure", where=where) if chunk.ocr_unsure else t("ocr_notice", where=where)
+
+
+def ocr_progress(page: PageDone, t: Messages | None = None) -> str:
+    """"OCR scan.pdf: page 3 of 200 (2.4 s)": progress text for one page read by OCR."""
+    t = t or messages("en")
+    if page.cached:
+        return t("ocr_progress_cached", doc=page.doc, page=page.page, pages=page.pages)
+    return t("ocr_progress", doc=page.doc, page=page.page, pages=page.pages, seconds=f"{page.seconds:.1f}")
 
 
 def _bigrams(text: str) -> set[str]:

@@ -15,7 +15,8 @@ from typing import Sequence
 import cn2an
 from text_to_num import alpha2digit
 
-from index.text import TextMatcher, sentence_spans
+from index.sentences import sentence_spans
+from index.text import TextMatcher
 
 from .retrieve import Hit
 

@@ -13,9 +13,10 @@ from typing import Literal
 
 import opencc
 
+from index.sentences import has_cjk
+
 Script = Literal["hans", "hant", "en"]
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class ScriptDetector:
         self._t2s = opencc.OpenCC("t2s")
 
     def script(self, text: str) -> Script:
-        if not _CJK.search(text):
+        if not has_cjk(text):
             return "en"
         return "hant" if self._t2s.convert(text) != text else "hans"
 
@@ -112,5 +113,3 @@ class ScriptDetector:
         return self._t2s.convert(text)
 
 
-def has_cjk(text: str) -> bool:
-    return bool(_CJK.search(text))

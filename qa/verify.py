@@ -14,14 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from index.text import sentence_spans
+from index.sentences import sentence_spans, trailing_stop
 
 from .retrieve import Hit
 
 _LIST_MARKER = re.compile(r"[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 _MARKER = re.compile(r"\[(\d+)\]")
 _AFTER_STOP = re.compile(r"([。！？!?；;])((?:\s*\[\d+\])+)")
-_TRAILING_STOP = re.compile(r"[。！？!?；;.…]*$")
 _WORD = re.compile(r"\w")
 
 
@@ -82,7 +81,7 @@ def check(
         elif len(_WORD.findall(claim)) >= 2 and (best := best_support(claim, sources)) is not None and agrees(claim, [sources[best]]):
             valid = [best + 1]
             attributed.append(claim)
-            stop = _TRAILING_STOP.search(sentence).start()
+            stop = trailing_stop(sentence)
             sentence = f"{sentence[:stop]}[{best + 1}]{sentence[stop:]}"
         cited.extend(n for n in valid if n not in cited)
         out.append(sentence)

@@ -36,7 +36,7 @@ BAD = {
     "truncated.pdf": (b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n", errors.CorruptDocument, "damaged PDF"),
     "half.pdf": (book.pdf_book().data[:900], errors.CorruptDocument, "damaged PDF"),
     "locked.pdf": (book.pdf_book(encrypt="secret").data, errors.EncryptedDocument, "needs a password"),
-    "scan.pdf": (book.scanned_pdf(), errors.NoTextLayer, "no text layer in its 2 page(s) (a scan?); OCR is not supported"),
+    "scan.pdf": (book.scanned_pdf(), errors.NoTextLayer, "no text layer in its 2 page(s) (a scan?), and OCR found no text on them"),
     "text.docx": (TEXT, errors.WrongContent, "named .docx but is not a DOCX file"),
     "other.docx": (_zip({"readme.txt": b"hello"}), errors.WrongContent, "without a Word document"),
     "broken.docx": (book.docx_book()[:2000], errors.CorruptDocument, "damaged DOCX"),
@@ -45,7 +45,11 @@ BAD = {
     "text.epub": (TEXT, errors.WrongContent, "named .epub but is not an EPUB file"),
     "other.epub": (_zip({"a.txt": b"x"}), errors.CorruptDocument, "without META-INF/container.xml"),
     "drm.epub": (book.epub_book(encryption=book.AES), errors.EncryptedDocument, "encrypted EPUB (DRM)"),
-    "picture.png": (PNG, errors.UnsupportedFile, "unsupported format .png"),
+    "picture.png": (PNG, errors.CorruptDocument, "damaged image, cannot be read"),
+    "photo.jpg": (b"\xff\xd8\xff\xe0" + bytes(100), errors.CorruptDocument, "damaged image"),
+    "empty.png": (b"", errors.EmptyDocument, "empty file"),
+    "notes.tif": (TEXT, errors.WrongContent, "named .tif but is not an image (no image signature)"),
+    "scan.png": (book.scanned_pdf(), errors.WrongContent, "named .png but is not an image (it is a PDF)"),
     "old.doc": (b"\xd0\xcf\x11\xe0", errors.UnsupportedFile, "save it as .docx"),
 }
 

@@ -46,6 +46,14 @@ def test_scoring_equals_score_py_on_a_hand_made_case(tmp_path):
     assert misses == ["c"]
 
 
+def test_char_accuracy_is_one_minus_the_character_error_rate():
+    from bench.ocr import char_accuracy
+
+    assert char_accuracy("數字金融創新", "數字金融創新") == 1.0
+    assert char_accuracy("數字金融創新", "数字金融新") == pytest.approx(1 - 2 / 6)  # one substitution, one deletion
+    assert char_accuracy("數字", "") == 0.0
+
+
 def test_top_rows_equals_a_stable_argsort_of_positive_scores():
     rng = np.random.default_rng(1)
     for _ in range(200):
@@ -64,9 +72,19 @@ def test_peer_splitters_cover_the_text():
 
 
 def test_peer_retriever_fuses_bm25_and_dense(fake_embedder):
-    texts = ["農村小微企業貸款", "碳賬戶與綠色債券", "養老金融服務"]
-    peer = PeerRetriever(texts, (fake_embedder, fake_embedder), PeerSettings(bm25_weight=0.5, dense_weight=0.5), tokenize=list)
-    assert peer.search("綠色債券", 2)[0] == "碳賬戶與綠色債券"
+    pieces = [("a.txt", "農村小微企業貸款"), ("b.txt", "碳賬戶與綠色債券"), ("b.txt", "養老金融服務")]
+    peer = PeerRetriever(pieces, (fake_embedder, fake_embedder), PeerSettings(bm25_weight=0.5, dense_weight=0.5), tokenize=list)
+    assert peer.search("綠色債券", 2)[0] == {"doc": "b.txt", "text": "碳賬戶與綠色債券"}
+
+
+def test_peer_vectors_are_cached_by_content(fake_embedder, tmp_path):
+    pieces = [("a.txt", "農村小微企業貸款"), ("b.txt", "碳賬戶與綠色債券")]
+    first = PeerRetriever(pieces, (fake_embedder, fake_embedder), cache=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 1
+    again = PeerRetriever(pieces, (fake_embedder, fake_embedder), cache=tmp_path)
+    PeerRetriever(pieces[:1], (fake_embedder, fake_embedder), cache=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 2  # other texts, other vectors
+    assert again.search("綠色債券", 1) == first.search("綠色債券", 1)
 
 
 def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path, fake_embedder, matcher):
@@ -111,9 +129,13 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert results["integrity"]["chunks"] == 100 and results["integrity"]["open_verified_s"] > 0
     load = results["load"]
     assert load["answers"] == 10 and load["errors"] == load["invalid_citations"] == [] and load["answer_p95_s"] >= load["answer_p50_s"] > 0
+    ocr = results["ocr"]
+    assert set(ocr["accuracy"]) == {f"{source}_{setup}" for source in ("corpus", "drcd") for setup in ("28px", "20px", "2col_28px")}
+    assert all(0 < row["char_accuracy_nfkc"] <= 1 and row["s_per_page"] > 0 for row in ocr["accuracy"].values())
+    assert ocr["retrieval"]["questions"] > 0 and set(ocr["goals"]) == {"char_accuracy_clean_traditional", "ocr_mrr_gap", "s_per_page"}
     limits, api = results["limits"], results["api"]
     assert limits["max_length_ask_p50_ms"] > 0 and limits["refusal_of_100k_chars_p50_ms"] is not None
     assert api["one_user"]["requests"] > 0 and api["concurrent"]["users"] == 3 and api["concurrent"]["errors"] == 0
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "## Goals" in report and "## Many users at once" in report and "## HTTP API under load" in report
-    assert "## Question limits" in report and "## Index self-checks" in report
+    assert "## Question limits" in report and "## Index self-checks" in report and "## OCR" in report

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from index.text import sentence_spans
+from index.sentences import sentence_spans
 from ingest.chunker import ChunkSettings, chunk_document
 from ingest.loaders import load_document
 from ingest.structure import heading_level

@@ -12,7 +12,7 @@ from .conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-HIT_FIELDS = {"rank", "chunk_id", "doc", "title", "case", "section", "page", "start", "end", "text", "score", "tags"}
+HIT_FIELDS = {"rank", "chunk_id", "doc", "title", "case", "section", "page", "start", "end", "text", "score", "tags", "ocr", "ocr_unsure"}
 
 
 def run(*args, env=None, cwd=REPO):
@@ -46,7 +46,7 @@ def test_ingest_reports_each_file(built):
     assert by_file == {
         "broken.txt": "error    broken.txt: looks like binary data, not text",
         "case1_synthetic.txt": "indexed  case1_synthetic.txt: 3 chunks, big5",
-        "picture.png": "skipped  picture.png: unsupported format .png",
+        "picture.png": "error    picture.png: damaged image, cannot be read (no image data Pillow can decode)",
         "sub/case2_synthetic.txt": "indexed  sub/case2_synthetic.txt: 2 chunks, gb18030",
     }
 

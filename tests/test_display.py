@@ -4,7 +4,9 @@ import re
 import pytest
 
 from index.records import Chunk
-from qa.display import escape_markdown, in_script, reference, supporting_span
+import dataclasses
+
+from qa.display import escape_markdown, in_script, ocr_notice, reference, supporting_span
 
 CHUNK = Chunk(id="x", doc="book.txt", title="數字金融創新案例", case="案例一 某銀行", section="案例一 某銀行 > 二、實施路徑", page=12, start=100, end=180, text="...")
 
@@ -26,6 +28,15 @@ def test_markdown_and_html_in_documents_stay_literal():
 
 def test_reference_names_everything_a_teacher_needs():
     assert reference(CHUNK) == "《數字金融創新案例》 · 案例一 某銀行 > 二、實施路徑 · p. 12 · book.txt, characters 100–180"
+
+
+def test_text_read_by_ocr_is_marked_in_the_reference_and_notice():
+    scanned = dataclasses.replace(CHUNK, doc="scan.pdf", ocr=True)
+    assert reference(scanned).endswith("scan.pdf, characters 100–180 · text read by OCR")
+    assert reference(dataclasses.replace(scanned, ocr_unsure=True)).endswith(" · text read by OCR, low confidence")
+    assert ocr_notice(scanned) == "Read by OCR from a scanned page: a character may be misread. Check page 12 of scan.pdf before quoting."
+    assert "low confidence" in ocr_notice(dataclasses.replace(scanned, ocr_unsure=True))
+    assert ocr_notice(CHUNK) is None
 
 
 def test_supporting_sentence_is_the_one_the_claim_quotes():

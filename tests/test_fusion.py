@@ -24,3 +24,8 @@ def test_empty_and_mismatched_inputs():
     assert rrf([[], []]) == []
     with pytest.raises(ValueError, match="2 rankings but 1 weights"):
         rrf([["a"], ["b"]], weights=[1.0])
+
+
+def test_a_ranking_of_weight_zero_is_left_out():
+    assert rrf([["a", "b"], ["c", "a"]], weights=[1.0, 0.0]) == rrf([["a", "b"]])
+    assert [item for item, _ in rrf([["a"], ["c", "a"]], weights=[0.0, 1.0])] == ["c", "a"]

@@ -56,7 +56,7 @@ def test_mixed_folder_reports_every_file_and_indexes_the_good_ones(mixed_folder,
     assert lines["notes.txt"].endswith(" chunks, gb18030")
     for name, (_, _, reason) in BAD.items():
         line = lines[f"bad/{name}"]
-        status = "skipped" if name.endswith((".png", ".doc")) else "error  "
+        status = "skipped" if name.endswith(".doc") else "error  "
         assert line.startswith(f"{status}  bad/{name}: ") and reason in line, line
     assert len(lines) == 5 + len(BAD)
     manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))

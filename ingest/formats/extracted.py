@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from index.records import OcrNotes
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -25,6 +27,7 @@ class Extracted:
     title: str | None = None
     page_starts: tuple[int, ...] = ()
     headings: tuple[tuple[int, int, int], ...] = ()
+    ocr: OcrNotes | None = None
 
     @classmethod
     def from_lines(cls, lines: list[tuple[str, int]], encoding: str, title: str | None = None) -> Extracted:

@@ -1,0 +1,123 @@
+"""Whether the corpus answers a question: a logistic model over features of the retrieval and of
+the best sentences, fitted on many questions (`python -m bench calibrate`), not a hand-set cosine.
+
+Owns the features the decision uses, and the fitted model (`data/answerability.json`: feature names,
+standardization, coefficients and the operating point, with what it was fitted on). Scoring
+sentences is `qa.evidence`'s job; retrieval is `qa.retrieve`'s. Questions without Chinese
+characters are outside what the model was fitted on (DRCD is Chinese only): for them
+`qa.evidence` keeps its cross-language similarity threshold.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .evidence import Sentence
+from .questions import holds_answer_kind, question_type
+from .retrieve import Retriever
+
+MODEL_PATH = Path(__file__).parent / "data" / "answerability.json"
+
+
+@dataclass(frozen=True)
+class Features:
+    """The decision's inputs for one question; `vector()` is in `FEATURE_NAMES` order."""
+
+    best_dense: float  # cosine of the best sentence (by evidence score)
+    best_lexical: float  # share of the question's informative words in that sentence
+    passage_lexical: float  # the share in the best sentence's whole passage
+    hits_lexical: float  # the share found anywhere in the retrieved passages
+    missing: float  # the weight of the most informative question word the best passage lacks, over the largest weight
+    vocabulary: float  # weighted share of the question's words the corpus has at all
+    bm25_peak: float  # top BM25 score over the mean of the top ten (how much one passage stands out)
+    expects_number_found: float  # when/number questions: 1 when the best sentence holds a number or date
+    question_chars: float  # log of the question's length
+
+    def vector(self) -> list[float]:
+        return [getattr(self, name) for name in FEATURE_NAMES]
+
+
+# Measured and left out (cross-validated ROC AUC did not rise with them, README "Answerability"):
+# the question's type, dense/BM25 agreement on the top passage, the gap to the next sentence.
+FEATURE_NAMES = (
+    "best_dense", "best_lexical", "passage_lexical", "hits_lexical", "missing", "vocabulary",
+    "bm25_peak", "expects_number_found", "question_chars",
+)
+
+
+def features(question: str, sentences: Sequence[Sentence], retriever: Retriever) -> Features:
+    """The features of `question` given its scored sentences (best first, from
+    `EvidenceFinder.sentences`) and the retriever that found them."""
+    matcher = retriever.matcher
+    normalized = matcher.normalize(question)
+    kind = question_type(normalized)
+    tokens = matcher.tokens(question)
+    weights = {t: matcher.term_weight(t) for t in set(tokens)}
+    total = sum(weights.values()) or 1.0
+    index = retriever.index
+    vocabulary = sum(w for t, w in weights.items() if t in index.bm25.vocab_dict) / total
+    known = [t for t in tokens if t in index.bm25.vocab_dict]
+    scores = index.bm25.get_scores(known) if known else np.zeros(len(index.chunks))
+    top = np.sort(scores)[::-1][:10]
+    bm25_peak = float(top[0] / (top.mean() or 1.0)) if top.size and top[0] > 0 else 0.0
+    length = math.log1p(len(question))
+    if not sentences:
+        return Features(0.0, 0.0, 0.0, 0.0, 1.0, vocabulary, bm25_peak, 0.0, length)
+    best = sentences[0]
+
+    def matching(text: str) -> str:
+        return re.sub(r"\s+", "", matcher.normalize(text))
+
+    passage = matching(best.hit.chunk.text)
+    passages = "\n".join(matching(h.chunk.text) for h in dict.fromkeys(s.hit for s in sentences))
+    largest = max(weights.values(), default=0.0) or 1.0
+    return Features(
+        best_dense=best.dense, best_lexical=best.lexical,
+        passage_lexical=sum(w for t, w in weights.items() if t in passage) / total,
+        hits_lexical=sum(w for t, w in weights.items() if t in passages) / total,
+        missing=max((w for t, w in weights.items() if t not in passage), default=0.0) / largest,
+        vocabulary=vocabulary, bm25_peak=bm25_peak,
+        expects_number_found=float(kind in ("when", "number") and holds_answer_kind(kind, matcher.normalize(best.text))),
+        question_chars=length,
+    )
+
+
+@dataclass(frozen=True)
+class AnswerabilityModel:
+    """Standardized logistic regression: P(answerable) = σ(coef · (x - mean) / scale + intercept);
+    the corpus answers when P reaches `threshold`."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float
+
+    def probability(self, found: Features) -> float:
+        x = (np.asarray(found.vector()) - np.asarray(self.mean)) / np.asarray(self.scale)
+        return float(1.0 / (1.0 + math.exp(-(float(np.dot(self.coef, x)) + self.intercept))))
+
+    def answers(self, found: Features) -> bool:
+        return self.probability(found) >= self.threshold
+
+    def to_json(self) -> dict:
+        return {"names": list(self.names), "mean": list(self.mean), "scale": list(self.scale), "coef": list(self.coef),
+                "intercept": self.intercept, "threshold": self.threshold}
+
+
+class ModelMismatch(Exception):
+    """The model file does not fit this code's features; re-run `python -m bench calibrate`."""
+
+
+def load_model(path: Path = MODEL_PATH) -> AnswerabilityModel:
+    data = json.loads(path.read_text(encoding="utf-8"))["model"]
+    if tuple(data["names"]) != FEATURE_NAMES:
+        raise ModelMismatch(f"{path} was fitted on features {data['names']}, this version computes {list(FEATURE_NAMES)}; re-run `python -m bench calibrate`")
+    return AnswerabilityModel(tuple(data["names"]), tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]), float(data["intercept"]), float(data["threshold"]))

@@ -1,0 +1,92 @@
+"""Answerability: the shipped model file, the calibration fit, the calibration split's
+disjointness from the report set, and `python -m bench quality` on a small slice (slow)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from bench.calibrate import MAX_FALSE_REFUSALS, fit
+from qa.answerability import FEATURE_NAMES, MODEL_PATH, ModelMismatch, load_model
+
+from .conftest import REPO
+
+DRCD = REPO.parent / "shared" / "eval" / "drcd"
+needs_drcd = pytest.mark.skipif(not (DRCD / "DRCD_dev.json").exists(), reason="the shared DRCD set is not beside this checkout")
+
+
+def test_the_shipped_model_loads_and_says_how_it_was_fitted():
+    model = load_model()
+    assert model.names == FEATURE_NAMES and 0 < model.threshold < 1
+    fitted = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    assert fitted["command"] == "python -m bench calibrate" and fitted["fitted_on"]["questions"] >= 900
+    assert fitted["cross_validated"]["roc_auc"] > 0.9
+
+
+def test_a_model_for_other_features_is_refused(tmp_path):
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    data["model"]["names"] = ["best_dense"]
+    (tmp_path / "m.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelMismatch, match="bench calibrate"):
+        load_model(tmp_path / "m.json")
+
+
+def test_fit_is_deterministic_and_keeps_false_refusals_within_budget():
+    rng = np.random.default_rng(0)
+    y = np.array([1] * 300 + [0] * 200)
+    x = rng.normal(size=(500, len(FEATURE_NAMES))) + y[:, None] * 1.5
+    model, held_out = fit(x, y)
+    again, _ = fit(x, y)
+    assert model == again
+    assert np.mean(held_out[y == 1] < model.threshold) <= MAX_FALSE_REFUSALS
+    assert np.mean(held_out[y == 0] < model.threshold) > 0.5  # and it still refuses most unanswerables
+
+
+@needs_drcd
+def test_the_calibration_split_never_touches_the_report_set(tmp_path):
+    from bench.drcd import build_split
+
+    corpus, questions_file = build_split(DRCD / "DRCD_dev.json", DRCD / "questions.jsonl", tmp_path)
+    questions = [json.loads(line) for line in questions_file.read_text(encoding="utf-8").splitlines()]
+    report = [json.loads(line) for line in (DRCD / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert not {q["question"] for q in questions} & {q["question"] for q in report}
+    report_docs = {q["doc"] for q in report if q["doc"]}
+    assert not {p.name for p in corpus.iterdir()} & report_docs
+    kinds = Counter(q.get("unanswerable", "answerable") for q in questions)
+    assert kinds["answerable"] > 400 and kinds["same-article"] > 80 and kinds["other-article"] > 300
+    text = {p.name: p.read_text(encoding="utf-8") for p in corpus.iterdir()}
+    for q in questions:
+        if q["evidence"]:
+            assert q["evidence"][0] in text[q["doc"]]
+        assert not q["evidence"] or any(a in text[q["doc"]] for a in q["answers"])
+
+
+@pytest.mark.slow
+@needs_drcd
+def test_bench_quality_scores_every_configuration_on_a_slice(tmp_path):
+    """Three DRCD articles and their questions, three of each kind: every configuration is
+    searched and answered, and the shared scorer's figures come back side by side."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    report = [json.loads(line) for line in (DRCD / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    docs = sorted({q["doc"] for q in report if q["doc"]})[:3]
+    for doc in docs:
+        (corpus / doc).write_text((DRCD / "corpus" / doc).read_text(encoding="utf-8"), encoding="utf-8")
+    chosen = [q for q in report if q["doc"] in docs] + [q for q in report if not q["evidence"]][:3]
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in chosen), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "quality", "--set", f"slice={corpus},{tmp_path / 'q.jsonl'},{DRCD / 'score_drcd.py'}",
+         "--limit", "3", "--work", str(tmp_path / "work"), "--json"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])["quality_sets"]["slice"]
+    assert set(figures) == {"ours", "bm25", "dense", "langchain_default", "chatchat_style"}
+    for configuration in figures.values():
+        assert configuration["search"]["n"] == min(3, len(chosen) - 3) and 0 <= configuration["search"]["mrr@10"] <= 1
+        assert configuration["ask"]["unanswerable"] == 3 and "answer_has_text" in configuration["ask"]
+    assert figures["langchain_default"]["ask"]["refusal_accuracy"] == 0  # peers never refuse
