@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 SCREENSHOTS = REPO / "var" / "screenshots"
+DEFAULT_CORPUS = "".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "corpus").glob("*.txt")))
 
 
 def _free_port() -> int:
@@ -99,7 +100,8 @@ def test_question_gets_a_cited_passage(app_url, browser, locale, language, width
     text = answer.inner_text()
     assert re.search(r"[^\n]\[1\]", text)  # the answer cites source 1 …
     assert re.search(_reference_pattern(language), text)  # … whose reference is open
-    assert answer.get_by_text("推動了綠色消費的普及").count() >= 1  # … with its passage, verbatim
+    quoted = answer.locator("[data-testid='stCode'] code").last.inner_text().split("\n—— ")[0]  # the copy box
+    assert len(quoted) > 20 and quoted in DEFAULT_CORPUS  # … with its passage, verbatim
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"answer-{language}-{width}px.png"), full_page=True)
     context.close()
