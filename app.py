@@ -222,7 +222,7 @@ with st.sidebar:
         try:
             result = ingest(
                 [CORPUS_DIR], Path(index_dir),
-                progress=lambda done, total: bar.progress(done / total if total else 1.0, text=f"Embedding {done}/{total} new passages"),
+                progress=lambda state: bar.progress(state.fraction, text=state.summary()),
             )
         except (IndexBusy, EmbedderError) as exc:
             st.error(f"{exc}. The current index keeps answering.")

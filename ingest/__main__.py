@@ -15,21 +15,22 @@ from pathlib import Path
 from tqdm import tqdm
 
 from index.embedder import EmbedderError
-from index.store import IndexBusy, Progress, default_index_dir
+from index.store import EmbedProgress, IndexBusy, Progress, default_index_dir
 
 from .pipeline import ingest
 
 
 def _terminal_progress() -> Progress:
-    """A progress bar on stderr while new passages are embedded."""
+    """A progress bar on stderr while new passages are embedded: passages, files, rate and ETA."""
     bar = None
 
-    def update(done: int, total: int) -> None:
+    def update(state: EmbedProgress) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc="embedding", unit="passage", file=sys.stderr, disable=total == 0)
-        bar.update(done - bar.n)
-        if done >= total:
+            bar = tqdm(total=state.passages_total, desc="embedding", unit="passage", file=sys.stderr, disable=state.passages_total == 0)
+        bar.set_postfix_str(f"files {state.files_done}/{state.files_total}", refresh=False)
+        bar.update(state.passages_done - bar.n)
+        if state.passages_done >= state.passages_total:
             bar.close()
 
     return update
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     index_dir = args.index or default_index_dir()
     try:
         result = ingest(
-            args.paths, index_dir, if_stale=args.if_stale, batch=True,
+            args.paths, index_dir, if_stale=args.if_stale,
             on_file=lambda file: print(file.line(), flush=True), progress=_terminal_progress(),
         )
     except (IndexBusy, EmbedderError) as exc:

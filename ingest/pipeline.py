@@ -12,7 +12,7 @@ from typing import Callable, Literal, Sequence
 
 from index.embedder import configured_model, load_embedder
 from index.records import Chunk, Document
-from index.store import BuildReport, Progress, build_index, index_lock, read_manifest
+from index.store import SENTENCE_VECTORS, BuildReport, Progress, build_index, index_lock, read_manifest
 from index.text import TextMatcher
 
 from .chunker import ChunkSettings, chunk_document
@@ -60,6 +60,7 @@ def _is_current(manifest: dict | None, sources: dict[str, str], chunking: dict, 
         and manifest.get("embedding_model") == configured_model()
         and manifest.get("chunking") == chunking
         and manifest.get("dictionary_hash") == matcher.dictionary_hash
+        and manifest.get("sentence_vectors") == SENTENCE_VECTORS
     )
 
 
@@ -94,13 +95,12 @@ def ingest(
     on_file: Callable[[FileResult], None] = lambda result: None,
     progress: Progress | None = None,
     settings: ChunkSettings = ChunkSettings(),
-    batch: bool = False,
 ) -> IngestResult:
     """Make the index at `index_dir` hold exactly the readable files under `paths`.
     `on_file` hears each skipped or refused file as soon as it is known; indexed files are
-    known only once the build succeeded. `batch` embeds in worker processes (the fastest
-    setup `python -m bench` measured; command lines only: workers re-import the main module,
-    which a Streamlit script must not be). Raises IndexBusy or EmbedderError."""
+    known only once the build succeeded. `progress` hears how far embedding the new passages
+    is. Embeds in this process (on every CPU it may use, or the GPU), so the app's uploads
+    embed as fast as the command line. Raises IndexBusy or EmbedderError."""
     with index_lock(index_dir):
         matcher = TextMatcher()
         tagger = Tagger(matcher.normalize)
@@ -136,7 +136,7 @@ def ingest(
         if not documents:
             return IngestResult(files=tuple(results), build=None)
 
-        build = build_index(documents, chunks, load_embedder(batch=batch), matcher, chunking, index_dir, sources, progress)
+        build = build_index(documents, chunks, load_embedder(batch=True), matcher, chunking, index_dir, sources, progress)
         for document in documents:
             count = sum(1 for c in chunks if c.doc == document.doc)
             report(FileResult(document.doc, "indexed", f"{count} chunks, {describe(document)}"))

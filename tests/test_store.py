@@ -66,6 +66,9 @@ class ExplodingEmbedder:
     def embed(self, texts, kind):
         raise RuntimeError("model crashed mid-build")
 
+    def embed_spans(self, texts, spans, kind="passage"):
+        raise RuntimeError("model crashed mid-build")
+
 
 def test_a_failed_build_leaves_the_previous_index_untouched(synthetic_corpus, tmp_path, fake_embedder, matcher):
     dest = tmp_path / "idx"
