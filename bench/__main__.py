@@ -12,13 +12,15 @@ import sys
 import time
 from pathlib import Path
 
+from index.cpus import usable_cpus
 from index.embedder import EmbedderError, load_embedder
 from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
-from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
+from .ingest import CONFIGS, DEFAULT_CONFIGS, Corpus, drcd_slice, measure_ingest
+from .speed import BenchError, measure_app_first_render, measure_latency
 from .synthetic import synthetic_index
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,7 +37,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="indexes and caches (default var/bench)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for search latency, in chunks")
     parser.add_argument("--repeats", type=int, default=4, help="passes over the questions per size")
-    parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
+    parser.add_argument("--ingest-repeats", type=int, default=1, help="index builds per ingest configuration (the best counts)")
+    parser.add_argument("--ingest-configs", default=",".join(DEFAULT_CONFIGS), help=f"ingest configurations, of {','.join(CONFIGS)}")
+    parser.add_argument("--drcd", type=Path, default=REPO.parent / "shared" / "eval" / "drcd", help="the DRCD dev folder (default ../shared/eval/drcd)")
+    parser.add_argument("--drcd-files", default="20", help="DRCD articles to ingest and score per configuration: a number, or `all` (383, as `make bench`)")
     return parser.parse_args(argv)
 
 
@@ -48,9 +53,28 @@ def _load() -> str:
 
 
 def _engine(embedder) -> str:
-    if not hasattr(embedder, "engine"):
-        return "sentence-transformers"
-    return f"{embedder.engine} engine" + (f" in {embedder.processes} processes" if embedder.processes > 1 else "")
+    return embedder.describe() if hasattr(embedder, "describe") else type(embedder).__name__
+
+
+INGEST_GOALS = {"drcd": 90.0, "corpus": 5.0}  # seconds for a whole build
+QUALITY_MARGIN = 0.01  # of the baseline pipeline's DRCD figures
+
+
+def ingest_goals(ingest: dict) -> dict:
+    """The ingest issue's goals: the whole DRCD dev corpus and the default corpus built in time
+    by the shipped configuration, at the baseline's quality."""
+    found = {}
+    for corpus, limit in INGEST_GOALS.items():
+        row = ingest["corpora"].get(corpus, {}).get("shipped")
+        if row:
+            found[f"ingest_{corpus}_s"] = {"target": f"<= {limit} s (shipped)", "measured": row["seconds"], "holds": row["seconds"] <= limit}
+    for corpus, rows in ingest["corpora"].items():
+        shipped, base = rows.get("shipped", {}), rows.get("baseline-c-2-processes", {})
+        for key in ("mrr@10", "cited_evidence", "answer_has_text"):
+            if key in shipped and key in base:
+                change = round(shipped[key] - base[key], 4)
+                found[f"{corpus}_{key}_vs_baseline"] = {"target": f">= -{QUALITY_MARGIN}", "measured": change, "holds": change >= -QUALITY_MARGIN}
+    return found
 
 
 def goals(quality: dict, speed: dict) -> dict:
@@ -64,6 +88,7 @@ def goals(quality: dict, speed: dict) -> dict:
             "target": f"<= 1.5 x query embed + 2 ms = {budget} ms", "measured": largest["search_p50_ms"], "holds": largest["search_p50_ms"] <= budget,
         },
         "ingest_passages_per_s": {"target": ">= 20", "measured": speed["ingest_passages_per_s"], "holds": speed["ingest_passages_per_s"] >= 20},
+        **ingest_goals(speed["ingest"]),
     }
 
 
@@ -79,7 +104,7 @@ def run(args: argparse.Namespace) -> dict:
     passage_embedder = load_embedder(batch=True)  # as `python -m ingest` embeds
     build_corpus_index(args.corpus, corpus_index, passage_embedder, matcher)
     retriever = open_retriever(corpus_index)  # as `python -m qa` and the app search
-    documents, chunks = load_corpus(args.corpus)
+    documents, _ = load_corpus(args.corpus)
 
     _log("quality: ours, bm25, dense, langchain_default, chatchat_style")
     rankers = configurations(retriever, documents, (passage_embedder, retriever.embedder))
@@ -87,8 +112,15 @@ def run(args: argparse.Namespace) -> dict:
     engines = f"{retriever.embedder.name} (passages: {_engine(passage_embedder)}, questions: {_engine(retriever.embedder)})"
     getattr(passage_embedder, "close", lambda: None)()
 
-    _log("ingest throughput")
-    ingest = measure_ingest(documents, chunks, matcher, repeats=args.ingest_repeats)
+    _log("ingest: configurations side by side")
+    names = [n for n in args.ingest_configs.split(",") if n]
+    if unknown := set(names) - set(CONFIGS):
+        raise BenchError(f"unknown ingest configuration(s) {', '.join(sorted(unknown))}; use {', '.join(CONFIGS)}")
+    corpora = [Corpus("corpus", args.corpus)]
+    if args.drcd_files != "0":
+        corpora.append(drcd_slice(args.drcd, None if args.drcd_files == "all" else int(args.drcd_files), args.work / "drcd-slices"))
+    ingest = measure_ingest(corpora, [CONFIGS[n] for n in names], args.work, args.ingest_repeats, _log)
+    largest_corpus = corpora[-1].name
     by_size = {}
     for size in sizes:
         dest = args.work / f"synthetic-{size}"
@@ -104,7 +136,7 @@ def run(args: argparse.Namespace) -> dict:
 
     largest = by_size[str(max(sizes))]
     speed = {
-        "ingest_passages_per_s": ingest["ingest_passages_per_s"],
+        "ingest_passages_per_s": ingest["corpora"][largest_corpus].get("shipped", {}).get("passages_per_s", 0.0),
         "query_embed_p50_ms": largest["query_embed_p50_ms"],
         "search_p50_ms": {size: row["search_p50_ms"] for size, row in by_size.items()},
         "search_p95_ms": {size: row["search_p95_ms"] for size, row in by_size.items()},
@@ -121,7 +153,8 @@ def run(args: argparse.Namespace) -> dict:
         "quality_misses": quality.misses,
         "embedder": engines,
         "command": "python -m bench " + " ".join(sys.argv[1:]),
-        "machine": {"cores": os.cpu_count(), "started": started, "load_before": load_before, "load_after": _load()},
+        "machine": {"cores": os.cpu_count(), "usable_cpus": usable_cpus(), "device": ingest["device"], "started": started,
+                    "load_before": load_before, "load_after": _load()},
     }
 
 
