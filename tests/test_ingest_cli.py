@@ -160,3 +160,18 @@ def test_the_lock_holds_across_processes(tmp_path, capsys, embedder):
         holder.kill()
         holder.wait()
     assert run(capsys, folder, "--index", tmp_path / "idx")[0] == 0  # the OS released it
+
+
+def test_if_stale_rebuilds_an_index_whose_sentence_vectors_were_made_another_way(tmp_path, capsys, embedder, monkeypatch):
+    monkeypatch.setattr(pipeline, "configured_model", lambda: embedder.name)
+    folder, index = tmp_path / "corpus", tmp_path / "idx"
+    folder.mkdir()
+    (folder / "a.html").write_bytes(book.html_book())
+    code, _, err = run(capsys, folder, "--index", index)
+    assert code == 0 and "passage" in err and "files 1/1" in err  # the progress bar counts both
+    assert run(capsys, folder, "--index", index, "--if-stale")[1].startswith(f"index at {index} is up to date")
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["sentence_vectors"] == "late"
+    (index / "manifest.json").write_text(json.dumps({**manifest, "sentence_vectors": "separate"}), encoding="utf-8")
+    code, out, _ = run(capsys, folder, "--index", index, "--if-stale")
+    assert code == 0 and "up to date" not in out

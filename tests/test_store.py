@@ -116,3 +116,28 @@ def test_large_sets_get_an_inverted_file_that_agrees_with_exact_search():
     exact = np.argsort(-(vectors @ queries.T), axis=0)[:10].T
     assert np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact)]) >= 0.95
     assert dense_index(vectors[:1000], DenseSettings(flat_limit=1000))[1]["type"] == "flat"
+
+
+def test_progress_counts_passages_and_files_up_to_the_totals(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    from index.store import EmbedProgress
+
+    documents, chunks = _load(synthetic_corpus)
+    events: list[EmbedProgress] = []
+    build_index(documents, chunks, fake_embedder, matcher, SETTINGS.to_json(), tmp_path / "idx", {}, progress=events.append, batch_size=2)
+    assert events[0].passages_done == 0 and events[0].eta_s is None
+    last = events[-1]
+    assert (last.passages_done, last.passages_total) == (len({c.text for c in chunks}), len({c.text for c in chunks}))
+    assert (last.files_done, last.files_total) == (2, 2) and last.fraction == 1.0
+    assert [e.passages_done for e in events] == sorted(e.passages_done for e in events)
+    assert fake_embedder.embedded == last.passages_total  # one model pass per passage, sentences included
+    events.clear()
+    build_index(documents, chunks, fake_embedder, matcher, SETTINGS.to_json(), tmp_path / "idx", {}, progress=events.append)
+    assert [(e.passages_total, e.files_total) for e in events] == [(0, 0)]  # nothing new to embed
+
+
+def test_progress_line_says_passages_files_and_time_left():
+    from index.store import EmbedProgress
+
+    line = EmbedProgress(passages_done=100, passages_total=400, files_done=3, files_total=12, elapsed_s=40.0).summary()
+    assert line == "Embedding 100/400 new passages · files 3/12 · about 2 min 0 s left"
+    assert "left" not in EmbedProgress(400, 400, 12, 12, 160.0).summary()
