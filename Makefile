@@ -49,6 +49,7 @@ test-browser: setup browser
 test-llm: setup-llm
 	$(PY) -m pytest -m llm tests/llm
 
-# Quality against peers and speed up to 100k passages; JSON on stdout, report in var/bench/.
+# Quality against peers, speed up to 100k passages, ingest configurations on the whole DRCD dev
+# corpus side by side; JSON on stdout, report in var/bench/.
 bench: setup
-	$(PY) -m bench --json --report var/bench/report.md
+	$(PY) -m bench --json --report var/bench/report.md --drcd-files all

@@ -113,8 +113,9 @@ class SentenceTransformerEmbedder:
     `passage` prompts are used when it defines them; otherwise e5-family names get e5's.
 
     `device`: None lets the library choose (a GPU when there is one); `quantize` converts the
-    linear layers to int8 with torch's dynamic quantization (CPU only); `threads` sets torch's
-    intra-op threads for this process (None: leave torch's choice)."""
+    linear layers to int8 with torch's dynamic quantization (CPU only); `threads`: torch's
+    intra-op threads while this embedder runs (a process-wide torch setting, so it is set at
+    each call; None: leave torch's choice)."""
 
     def __init__(
         self, model: str, name: str | None = None, device: str | None = None, quantize: bool = False,
@@ -126,8 +127,6 @@ class SentenceTransformerEmbedder:
             import torch
             from sentence_transformers import SentenceTransformer
 
-            if threads is not None:
-                torch.set_num_threads(threads)
             self._model = SentenceTransformer(model, device=device)
         except Exception as exc:  # the library raises many types for "not found"
             raise EmbedderError(f"cannot load embedding model {model!r}: {exc}") from exc
@@ -138,7 +137,7 @@ class SentenceTransformerEmbedder:
             if self._model.device.type != "cpu":
                 raise EmbedderError(f"int8 dynamic quantization runs on the CPU only, not on {self.device}")
             torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
-        self.batch_size = batch_size
+        self.batch_size, self.threads = batch_size, threads
         self.dim = int(self._model.get_embedding_dimension())
         prompts = self._model.prompts or {}
         e5 = "e5" in model.lower()
@@ -149,7 +148,7 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(list(texts), prompt=self._prompts[kind], batch_size=self.batch_size, convert_to_numpy=True)
+        vectors = self._encode(list(texts), self._prompts[kind], convert_to_numpy=True)
         return _normalized(np.asarray(vectors, dtype=np.float32))
 
     def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]], kind: Kind = "passage") -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
@@ -160,7 +159,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32), []
         prompt = self._prompts[kind]
-        outputs = self._model.encode(list(texts), prompt=prompt, batch_size=self.batch_size, output_value=None)
+        outputs = self._encode(list(texts), prompt, output_value=None)
         encoded = self._model.tokenizer(
             [prompt + t for t in texts], return_offsets_mapping=True, truncation=True, max_length=self._model.max_seq_length
         )
@@ -178,6 +177,13 @@ class SentenceTransformerEmbedder:
                 found.append(_normalized(states[inside].mean(axis=0, keepdims=True))[0] if inside.any() else None)
             per_text.append(found)
         return _normalized(np.stack(vectors).astype(np.float32)), per_text
+
+    def _encode(self, texts: list[str], prompt: str, **options):
+        if self.threads is not None:
+            import torch
+
+            torch.set_num_threads(self.threads)
+        return self._model.encode(texts, prompt=prompt, batch_size=self.batch_size, **options)
 
     def describe(self) -> str:
         return f"sentence-transformers on {self.device}" + (", int8 dynamic quantization" if self.quantized else "")
