@@ -142,36 +142,35 @@ def measure_ingest(
     log: Callable[[str], None] = lambda message: None,
 ) -> dict:
     """For each corpus and configuration: the best of `repeats` full builds (configurations in
-    turns), the model's load time, and for corpora with questions the quality of the index built.
-    Returns {"device", "configs": {name: settings}, "corpora": {corpus: {config: figures}}}."""
+    turns, one model in memory at a time), the model's load time, and for corpora with
+    questions the quality of the index built.
+    Returns {"device", "usable_cpus", "configs": {name: settings}, "corpora": {corpus: {config: figures}}}."""
     matcher = TextMatcher()
-    results: dict[str, dict] = {c.name: {} for c in corpora}
-    embedders, device = {}, "cpu"
-    try:
+    results: dict[str, dict] = {c.name: {config.name: {} for config in configs} for c in corpora}
+    device = "cpu"
+    for attempt in range(repeats):
         for config in configs:
             start = time.perf_counter()
-            embedders[config.name] = config.embedder()
-            embedders[config.name].embed(["預熱"], "passage")  # start workers, first-call costs
-            device = getattr(embedders[config.name], "device", device) if config.name == "shipped" else device
-            for corpus in corpora:
-                results[corpus.name][config.name] = {"model_load_s": round(time.perf_counter() - start, 2)}
-        for corpus in corpora:
-            for attempt in range(repeats):
-                for config in configs:
+            embedder = config.embedder()
+            try:
+                embedder.embed(["預熱"], "passage")  # start workers, first-call costs
+                loaded = round(time.perf_counter() - start, 2)
+                device = getattr(embedder, "device", device) if config.name == "shipped" else device
+                for corpus in corpora:
                     log(f"ingest {corpus.name} with {config.name} (build {attempt + 1} of {repeats})")
-                    dest = work / "ingest" / corpus.name / config.name
-                    figures = time_build(corpus.folder, embedders[config.name], config, matcher, dest)
+                    figures = time_build(corpus.folder, embedder, config, matcher, work / "ingest" / corpus.name / config.name)
                     row = results[corpus.name][config.name]
                     if "seconds" not in row or figures["seconds"] < row["seconds"]:
-                        row.update(figures)
-            if corpus.questions is not None:
-                for config in configs:
-                    log(f"quality of {corpus.name} built with {config.name}")
-                    with tempfile.TemporaryDirectory() as tmp:
-                        results[corpus.name][config.name].update(score_index(work / "ingest" / corpus.name / config.name, corpus, Path(tmp)))
-    finally:
-        for embedder in embedders.values():
-            getattr(embedder, "close", lambda: None)()
+                        row.update(figures, model_load_s=loaded)
+            finally:
+                getattr(embedder, "close", lambda: None)()
+                del embedder
+    for corpus in corpora:
+        if corpus.questions is not None:
+            for config in configs:
+                log(f"quality of {corpus.name} built with {config.name}")
+                with tempfile.TemporaryDirectory() as tmp:
+                    results[corpus.name][config.name].update(score_index(work / "ingest" / corpus.name / config.name, corpus, Path(tmp)))
     return {
         "device": device,
         "usable_cpus": usable_cpus(),
