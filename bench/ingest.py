@@ -55,13 +55,14 @@ CONFIGS = {
     c.name: c
     for c in (
         IngestConfig("shipped", "st", SENTENCE_VECTORS),
-        IngestConfig("st-1-thread", "st", "late", threads=1),
-        IngestConfig("st-int8", "st", "late", quantize=True),
-        IngestConfig("st-separate-sentences", "st", "separate"),
+        IngestConfig("st-1-thread", "st", SENTENCE_VECTORS, threads=1),
+        IngestConfig("st-int8", "st", SENTENCE_VECTORS, quantize=True),
+        IngestConfig("st-late", "st", "late"),
+        IngestConfig("st-late-int8", "st", "late", quantize=True),
         IngestConfig("baseline-c-2-processes", "c", "separate", processes=2),
     )
 }
-DEFAULT_CONFIGS = ("shipped", "st-1-thread", "st-int8", "baseline-c-2-processes")
+DEFAULT_CONFIGS = ("shipped", "st-int8", "st-late", "baseline-c-2-processes")
 
 
 @dataclass(frozen=True)

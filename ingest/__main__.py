@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     build = result.build
     print(
-        f"index at {index_dir}: {build.chunks} chunks ({build.embedded} embedded, {build.reused} reused); "
+        f"index at {index_dir}: {build.chunks} chunks ({build.embedded} passages embedded as {build.texts_embedded} texts, "
+        f"{build.reused} reused); "
         f"documents {result.changes}",
         file=sys.stderr,
     )

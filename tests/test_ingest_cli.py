@@ -74,10 +74,7 @@ def test_nothing_readable_leaves_the_previous_index_unchanged(mixed_folder, tmp_
 
 
 def _keys(index: Path) -> set[str]:
-    """The keys of the passages' vectors (the first rows; sentence rows follow)."""
-    keys = json.loads((index / "vector_keys.json").read_text(encoding="utf-8"))
-    chunks = (index / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-    return set(keys[: len(chunks)])
+    return set(json.loads((index / "vector_keys.json").read_text(encoding="utf-8")))
 
 
 def _chunk_ids(index: Path) -> dict[str, set[str]]:
@@ -118,10 +115,10 @@ def test_reingest_embeds_only_changed_passages_and_follows_the_folder(tmp_path, 
     assert ids["book.pdf"] == first_ids["book.pdf"]
     changed_chunks = ids["case1_synthetic.txt"] - first_ids["case1_synthetic.txt"]
     assert len(changed_chunks) == 1 and len(ids["case1_synthetic.txt"]) == len(first_ids["case1_synthetic.txt"])
-    # embedded, one pass each (sentence vectors come from the same pass): the edited chunk and
-    # the new note's chunk. Nothing of the unchanged PDF or passages again.
-    assert embedder.embedded == len(_keys(index) - first_keys) == 2
-    assert "(2 embedded" in err
+    # embedded: the edited chunk and its edited sentence; the new note's chunk and its two
+    # sentences (heading line and text). Nothing of the unchanged PDF or passages again.
+    assert embedder.embedded == len(_keys(index) - first_keys) == 5
+    assert "(2 passages embedded as 5 texts" in err
 
 
 def test_a_second_ingest_on_the_same_index_is_refused(tmp_path, capsys, embedder):
@@ -171,7 +168,7 @@ def test_if_stale_rebuilds_an_index_whose_sentence_vectors_were_made_another_way
     assert code == 0 and "passage" in err and "files 1/1" in err  # the progress bar counts both
     assert run(capsys, folder, "--index", index, "--if-stale")[1].startswith(f"index at {index} is up to date")
     manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["sentence_vectors"] == "late"
-    (index / "manifest.json").write_text(json.dumps({**manifest, "sentence_vectors": "separate"}), encoding="utf-8")
+    assert manifest["sentence_vectors"] == "separate"
+    (index / "manifest.json").write_text(json.dumps({**manifest, "sentence_vectors": "late"}), encoding="utf-8")
     code, out, _ = run(capsys, folder, "--index", index, "--if-stale")
     assert code == 0 and "up to date" not in out
