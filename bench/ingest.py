@@ -160,6 +160,7 @@ def measure_ingest(
                 for corpus in corpora:
                     log(f"ingest {corpus.name} with {config.name} (build {attempt + 1} of {repeats})")
                     figures = time_build(corpus.folder, embedder, config, matcher, work / "ingest" / corpus.name / config.name)
+                    log(f"  {json.dumps(figures)}")
                     row = results[corpus.name][config.name]
                     if "seconds" not in row or figures["seconds"] < row["seconds"]:
                         row.update(figures, model_load_s=loaded)
@@ -172,6 +173,7 @@ def measure_ingest(
                 log(f"quality of {corpus.name} built with {config.name}")
                 with tempfile.TemporaryDirectory() as tmp:
                     results[corpus.name][config.name].update(score_index(work / "ingest" / corpus.name / config.name, corpus, Path(tmp)))
+                log(f"  {json.dumps(results[corpus.name][config.name])}")
     return {
         "device": device,
         "usable_cpus": usable_cpus(),
