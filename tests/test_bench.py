@@ -91,9 +91,9 @@ def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path,
 def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--json", "--sizes", "100", "--repeats", "1", "--ingest-repeats", "1",
-         "--ingest-configs", "shipped,st-late,baseline-c-2-processes", "--drcd-files", "2",
+         "--ingest-configs", "shipped,st-late", "--drcd-files", "2",
          "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        cwd=REPO, capture_output=True, text=True, timeout=840,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
@@ -104,14 +104,12 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert speed["ingest_passages_per_s"] > 0 and speed["query_embed_p50_ms"] > 0 and speed["rss_mb"] > 0
     assert speed["app_first_render_s"] > 0
     ingest = speed["ingest"]["corpora"]
-    configs = {"shipped", "st-late", "baseline-c-2-processes"}
-    assert set(ingest) == {"corpus", "drcd-2"} and all(set(rows) == configs for rows in ingest.values())
-    shipped, late, baseline = (ingest["drcd-2"][name] for name in ("shipped", "st-late", "baseline-c-2-processes"))
-    assert shipped["files"] == late["files"] == baseline["files"] == 2
-    assert shipped["passages"] == late["passages"] == baseline["passages"]
-    # late chunking: about one text per passage; the others embed every sentence on its own too
-    assert late["passages"] <= late["texts_embedded"] < shipped["texts_embedded"] == baseline["texts_embedded"]
-    assert all(0 <= row[k] <= 1 for row in (shipped, late, baseline) for k in ("mrr@10", "cited_evidence", "answer_has_text"))
+    assert set(ingest) == {"corpus", "drcd-2"} and all(set(rows) == {"shipped", "st-late"} for rows in ingest.values())
+    shipped, late = ingest["drcd-2"]["shipped"], ingest["drcd-2"]["st-late"]
+    assert shipped["files"] == late["files"] == 2 and shipped["passages"] == late["passages"]
+    # late chunking: about one text per passage; shipped embeds every sentence on its own too
+    assert late["passages"] <= late["texts_embedded"] < shipped["texts_embedded"]
+    assert all(0 <= row[k] <= 1 for row in (shipped, late) for k in ("mrr@10", "cited_evidence", "answer_has_text"))
     assert results["machine"]["device"] == "cpu" and results["machine"]["usable_cpus"] >= 1
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "## Goals" in report and "## Ingest: configurations side by side" in report
