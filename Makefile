@@ -6,7 +6,7 @@ PORT ?= 8501
 INDEX_DIR ?= var/index
 export INDEX_DIR
 
-.PHONY: setup setup-llm run test test-llm test-browser browser bench index
+.PHONY: setup setup-llm run test test-llm test-browser test-load browser bench index
 
 setup: $(VENV)/.installed
 
@@ -48,6 +48,10 @@ test-browser: setup browser
 # Starts llama-cpp-python's OpenAI-compatible server on 127.0.0.1 (always stopped afterwards).
 test-llm: setup-llm
 	$(PY) -m pytest -m llm tests/llm
+
+# Many users at once: 30 concurrent app sessions of 5 questions (tests/load).
+test-load: setup
+	$(PY) -m pytest -m load tests/load
 
 # Quality against peers, speed up to 100k passages, ingest configurations on the whole DRCD dev
 # corpus side by side; JSON on stdout, report in var/bench/.

@@ -16,16 +16,19 @@ import streamlit as st
 
 from index.embedder import EmbedderError
 from index.records import Chunk
-from index.store import IndexBusy, IndexUnavailable, default_index_dir
+from index.store import IndexBusy, IndexDamaged, IndexUnavailable, default_index_dir
 from ingest.formats import SUFFIXES
 from ingest.pipeline import ingest
-from ingest.uploads import save_upload
+from ingest.errors import IngestError
+from ingest.uploads import remove_refused, save_upload
 from qa.answer import Answer, Restart, TextDelta, Turn
 from qa.assistant import Assistant, AssistantSettings
+from qa.case_export import Table, comparison_table, similar_table, table_csv, table_xlsx
+from qa.case_views import COLOUR_BY, MAP_SELECTION, case_map, similarity_heatmap, theme_type_counts
 from qa.cases import ROLE_LABELS, CaseLibrary
 from qa.chat import LlmError, LlmSettings
 from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, outline_markdown, reference, supporting_span, tag_label
-from qa.export import conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
+from qa.export import ExportError, conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
 from qa.lesson import LessonBuilder, LessonSettings
 from qa.retrieve import Retriever, open_retriever
@@ -40,12 +43,39 @@ EXAMPLES = {
     "Find comparable cases": "Which cases use data to assess the credit of technology companies?",
 }
 
+# The Cases tab's own words (issue 15), together.
+CASES_TEXT = {
+    "section": "Each case is a case section of a document (案例一 …).",
+    "document": "No case headings (案例一 …) were found, so each document is one case.",
+    "kept": " Filters keep {kept} of {total} cases.",
+    "map": "Cases placed by their content (similar cases lie close). Hover a point to see the case; click it to choose it.",
+    "counts": "**Cases per theme and institution type**",
+    "counts_note": "A case counts under each theme its passages mention.",
+    "choose": "Choose a case (or click one on the map) to see its nearest cases",
+    "score": "similarity {score:.0f}/100",
+    "heatmap": "How alike the cases are",
+    "heatmap_note": "Similarity 0–100: the share of all pairs of cases in the index that are less alike. {n} cases shown",
+    "heatmap_nearest": ", the chosen case and its nearest first.",
+    "csv": "Download CSV",
+    "excel": "Download Excel",
+    "filtered_out": " the filters accept",
+}
+HEATMAP_CASES = 25  # more would not be readable
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 st.set_page_config(page_title="數字金融案例助手 · Casebook", page_icon="📚", layout="wide")
 
 
 @st.cache_resource(show_spinner="Loading the index and the embedding model…")
 def load_retriever(index_dir: str) -> Retriever:
     return open_retriever(Path(index_dir))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)  # an older index version is let go
+def load_assistant(index_dir: str, version: str, _retriever: Retriever) -> Assistant:
+    """What answering needs per index (its chunk maps, prompts, checks), built once per index
+    version and shared by every session; each question takes a light copy (`for_session`)."""
+    return Assistant(_retriever)
 
 
 @st.cache_resource(show_spinner="Reading the cases…")
@@ -75,11 +105,11 @@ def highlighted(text: str, span: tuple[int, int] | None, script: str) -> str:
 def show_answer(answer: Answer, number: int, retriever: Retriever, script: str) -> None:
     st.markdown(escape_markdown(in_script(answer.text, script)))
     if answer.notice:
-        st.warning(answer.notice, icon="⚠️")
+        st.warning(escape_markdown(answer.notice), icon="⚠️")
     for sentence in answer.flagged:
-        st.warning(f"Not supported by its cited source: {sentence}")
+        st.warning(f"Not supported by its cited source: {escape_markdown(sentence)}")
     mode = "offline · quotes from the sources" if answer.mode == "extractive" else "LLM · checked against its sources"
-    st.caption(mode + (f" · searched as: {answer.standalone_question}" if answer.standalone_question else ""))
+    st.caption(mode + (f" · searched as: {escape_markdown(answer.standalone_question)}" if answer.standalone_question else ""))
     if not answer.citations:
         return
     chosen = st.radio(
@@ -109,14 +139,23 @@ def show_passage(chunk: Chunk, script: str, label: str = "") -> None:
     st.caption((label + " " if label else "") + escape_markdown(reference(chunk)))
 
 
+def download_table(table: Table, stem: str) -> None:
+    """CSV and Excel downloads of an analyst's table (citations as columns)."""
+    left, right = st.columns(2)
+    left.download_button(CASES_TEXT["csv"], table_csv(table), f"{stem}.csv", "text/csv", key=f"{stem}-csv", width="stretch")
+    right.download_button(CASES_TEXT["excel"], table_xlsx(table), f"{stem}.xlsx", XLSX, key=f"{stem}-xlsx", width="stretch")
+
+
 def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str) -> list[str]:
-    """The three cases nearest `case`, each with why; returns their names."""
+    """The three cases nearest `case`, each with why, and their export; returns their names."""
     similar = library.similar(case=case, k=3, where=filters.accepts if filters else None)
     if not similar:
         st.info("No other case matches the filters." if filters else "No other case in the index.")
+        return []
+    download_table(similar_table(case, similar, filters.describe()), "casebook-similar-cases")
     for s in similar:
         with st.container(border=True):
-            st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · similarity {s.score:.2f}")
+            st.markdown(f"**{s.rank}. {escape_markdown(s.case)}** · " + CASES_TEXT["score"].format(score=s.score))
             reasons = [f"shared tags: {', '.join(map(tag_label, s.shared_tags))}"] if s.shared_tags else []
             reasons += [f"shared terms: {'、'.join(in_script(t, script) for t in s.shared_terms)}"] if s.shared_terms else []
             st.caption(escape_markdown(" · ".join(reasons) or "similar wording only (no shared tags or terms)"))
@@ -130,9 +169,12 @@ def show_similar(library: CaseLibrary, case: str, filters: Filters, script: str)
     return [s.case for s in similar]
 
 
-def show_comparison(library: CaseLibrary, cases: list[str], script: str) -> None:
-    """Rows for background, approach and results; one cited passage per cell."""
-    comparison = library.compare(cases)
+def show_comparison(library: CaseLibrary, cases: list[str], filters: Filters, script: str) -> None:
+    """Rows for background, approach and results; one cited passage per cell (only passages
+    the filters accept), and its export."""
+    comparison = library.compare(cases, where=filters.accepts if filters else None)
+    if comparison.cells:
+        download_table(comparison_table(comparison, filters.describe()), "casebook-comparison")
     header = st.columns(len(comparison.cases))
     for column, case in zip(header, comparison.cases):
         column.markdown(f"**{escape_markdown(case)}**")
@@ -145,12 +187,22 @@ def show_comparison(library: CaseLibrary, cases: list[str], script: str) -> None
                 else:
                     show_passage(chunk, script)
     if not comparison.cells:
-        st.info("None of these cases has 創新背景 / 實施路徑 / 應用成效 sections to line up.")
+        st.info("None of these cases has 創新背景 / 實施路徑 / 應用成效 sections" + (CASES_TEXT["filtered_out"] if filters else "") + " to line up.")
 
 
-def chat_model(base_url: str, model: str, api_key: str):
+def word_button(container, label: str, build, file_name: str, **options) -> None:
+    """A download button for the Word file `build()` makes, or, if it cannot be made, why."""
+    try:
+        data = build()
+    except ExportError as exc:
+        container.error(escape_markdown(str(exc)))
+    else:
+        container.download_button(label, data, file_name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", **options)
+
+
+def chat_model(base_url: str, model: str, typed_key: str):
     """The LLM for this session, or None for offline answers. Kept in the session only."""
-    settings = LlmSettings.from_env({"LLM_BASE_URL": base_url, "LLM_MODEL": model, "LLM_API_KEY": api_key})
+    settings = LlmSettings.for_visitor(base_url, model, typed_key)
     if settings is None:
         return None
     from qa.llm import OpenAIChat  # LangChain loads only when an LLM is configured
@@ -158,11 +210,26 @@ def chat_model(base_url: str, model: str, api_key: str):
     return OpenAIChat(settings)
 
 
+def rebuilt_retriever(index_dir: str, damage: IndexDamaged) -> Retriever:
+    """Rebuild a damaged index from the corpus folder, saying so while it runs (the intact
+    embeddings are reused); raises what stops it."""
+    st.warning(f"The index is damaged ({escape_markdown(damage.what)}): rebuilding it from `{CORPUS_DIR}`…", icon="🛠️")
+    with st.spinner("Rebuilding the index…"):
+        result = ingest([CORPUS_DIR], Path(index_dir), if_stale=True)
+    if result.build is None and not result.up_to_date:
+        raise damage
+    load_retriever.clear()
+    return load_retriever(index_dir)
+
+
 index_dir = str(default_index_dir())
 try:
-    retriever = load_retriever(index_dir)
+    try:
+        retriever = load_retriever(index_dir)
+    except IndexDamaged as damage:
+        retriever = rebuilt_retriever(index_dir, damage)
 except (IndexUnavailable, EmbedderError) as exc:
-    st.error(str(exc))
+    st.error(escape_markdown(str(exc)))
     st.info("Add documents to the corpus folder and run `make run` (or `python -m ingest corpus`).")
     st.stop()
 
@@ -173,7 +240,7 @@ with st.sidebar:
     st.header("Index")
     documents = manifest["documents"]
     st.write(f"{len(documents)} document{'s' if len(documents) != 1 else ''} · {manifest['chunks']} passages")
-    st.caption(f"Model {manifest['embedding_model']} · built {manifest['built_at']} · corpus folder `{CORPUS_DIR}`")
+    st.caption(escape_markdown(f"Model {manifest['embedding_model']} · built {manifest['built_at']} · corpus folder {CORPUS_DIR}"))
 
     st.header("Search")
     top_k = st.slider("Sources per answer", 1, 10, 5)
@@ -196,7 +263,7 @@ with st.sidebar:
         themes=frozenset(chosen_tags.get("theme", ())), scenarios=frozenset(chosen_tags.get("scenario", ())),
     )
     if filters and retriever.rows(filters.accepts).size == 0:
-        st.warning(f"No passages match the filters ({filters.describe()}): clear one to see results.")
+        st.warning(f"No passages match the filters ({escape_markdown(filters.describe())}): clear one to see results.")
 
     with st.expander("LLM (optional)"):
         st.caption("Any OpenAI-compatible server. Empty: offline answers quoted from the sources.")
@@ -204,20 +271,26 @@ with st.sidebar:
         model = st.text_input("Model", value=os.environ.get("LLM_MODEL", ""), placeholder="deepseek-chat")
         typed_key = st.text_input("API key", type="password", help="Kept in this session's memory only; never saved or logged.")
     try:
-        chat = chat_model(base_url.strip(), model.strip(), typed_key or os.environ.get("LLM_API_KEY", ""))
+        chat = chat_model(base_url, model, typed_key)
     except LlmError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
         chat = None
-    st.caption(f"Answers: LLM · {chat.name}" if chat else "Answers: offline, quoted from the sources")
+    st.caption(f"Answers: LLM · {escape_markdown(chat.name)}" if chat else "Answers: offline, quoted from the sources")
 
     st.header("Add documents")
     uploads = st.file_uploader(
         "PDF, Word, EPUB, HTML, TXT or Markdown", type=sorted(s.lstrip(".") for s in SUFFIXES), accept_multiple_files=True
     )
     if st.button("Add and index", disabled=not uploads, type="primary"):
+        saved = []
         for upload in uploads:
-            path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
-            st.caption(f"{'Saved' if created else 'Already in the corpus'}: {path.relative_to(CORPUS_DIR)}")
+            try:
+                path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
+            except IngestError as exc:
+                st.error(escape_markdown(str(exc)))
+                continue
+            saved.append(path)
+            st.caption(f"{'Saved' if created else 'Already in the corpus'}: {escape_markdown(str(path.relative_to(CORPUS_DIR)))}")
         bar = st.progress(0.0, text="Reading files…")
         try:
             result = ingest(
@@ -225,25 +298,25 @@ with st.sidebar:
                 progress=lambda state: bar.progress(state.fraction, text=state.summary()),
             )
         except (IndexBusy, EmbedderError) as exc:
-            st.error(f"{exc}. The current index keeps answering.")
+            st.error(f"{escape_markdown(str(exc))}. The current index keeps answering.")
         else:
             bar.progress(1.0, text="Done")
             for file in result.files:
-                {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](f"{file.name}: {file.detail}")
+                {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](escape_markdown(f"{file.name}: {file.detail}"))
+            removed = remove_refused(saved, CORPUS_DIR, [f.name for f in result.files if f.status != "indexed"])
+            if removed:
+                st.info(f"Removed from the corpus (it cannot be indexed): {escape_markdown(', '.join(p.name for p in removed))}")
             if result.build is None:
                 st.error("Nothing could be indexed; the current index keeps answering.")
             else:
                 load_retriever.clear()
-                st.toast(f"Index updated: {result.changes}")
+                st.toast(f"Index updated: {escape_markdown(str(result.changes))}")
 
     st.header("Conversation")
     if st.session_state.history:
         stamp = time.strftime("%Y-%m-%d %H:%M")
         st.download_button("Export Markdown", conversation_markdown(st.session_state.history, stamp), "casebook-conversation.md", "text/markdown")
-        st.download_button(
-            "Export Word", conversation_docx(st.session_state.history, stamp), "casebook-conversation.docx",
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        )
+        word_button(st, "Export Word", lambda: conversation_docx(st.session_state.history, stamp), "casebook-conversation.docx")
     if st.button("Clear conversation"):
         st.session_state.history = []
         st.rerun()
@@ -270,7 +343,7 @@ with ask_tab:
 
     question = st.chat_input("例如：数字信贷如何缓解小微企业的资金压力？") or picked
     if question:
-        assistant = Assistant(retriever, chat, AssistantSettings(passages=top_k))
+        assistant = load_assistant(index_dir, manifest["version"], retriever).for_session(chat, AssistantSettings(passages=top_k))
         history = [Turn(a.question, a.text) for a in st.session_state.history]
         with st.chat_message("user"):
             st.text(question)
@@ -283,51 +356,65 @@ with ask_tab:
                     placeholder.markdown(escape_markdown(in_script(text, script)))
                 elif isinstance(event, Restart):
                     text = ""
-                    st.warning(event.notice, icon="⚠️")
+                    st.warning(escape_markdown(event.notice), icon="⚠️")
                 else:
                     st.session_state.history.append(event)
         st.rerun()
 
 with cases_tab:
     library = load_cases(index_dir, manifest["built_at"], retriever)
-    if not library.names:
-        st.info("No cases found in the index: its documents have no case headings (案例一, 第三章, 01 …). Add the book in the sidebar to compare cases.")
-    else:
-        case = st.selectbox("Case", library.names, index=None, placeholder="Choose a case to see its nearest cases")
-        if case:
-            st.subheader("Similar cases")
-            nearest = show_similar(library, case, filters, script)
-            st.subheader("Side by side")
-            others = st.multiselect(
-                "Compare with (one or two cases)", [n for n in library.names if n != case],
-                default=nearest[:2], max_selections=2, key=f"compare-{case}",
-            )
-            if others:
-                show_comparison(library, [case, *others], script)
+    shown = [n for n in library.names if not filters or any(filters.accepts(chunks[r]) for r in library.case(n).rows)]
+    st.caption(CASES_TEXT[library.unit] + (CASES_TEXT["kept"].format(kept=len(shown), total=len(library.names)) if filters else ""))
+    map_column, table_column = st.columns([3, 2])
+    with map_column:
+        colour_by = st.radio("Colour by", list(COLOUR_BY), format_func=COLOUR_BY.get, horizontal=True)
+        st.caption(CASES_TEXT["map"])
+        event = st.altair_chart(case_map(library, shown, colour_by), on_select="rerun", selection_mode=MAP_SELECTION, key="case-map", width="stretch")
+        picked = [p["case"] for p in event.selection.get(MAP_SELECTION, []) if p.get("case") in library.names]
+        if picked and picked[0] != st.session_state.get("case-map-picked"):  # a new click, not the one already applied
+            st.session_state["case-map-picked"] = st.session_state["case-choice"] = picked[0]
+    with table_column:
+        st.markdown(CASES_TEXT["counts"])
+        st.caption(CASES_TEXT["counts_note"])
+        st.dataframe(theme_type_counts(library, shown), width="stretch")
+    case = st.selectbox("Case", library.names, index=None, key="case-choice", placeholder=CASES_TEXT["choose"])
+    if case:
+        st.subheader("Similar cases")
+        nearest = show_similar(library, case, filters, script)
+        st.subheader("Side by side")
+        others = st.multiselect(
+            "Compare with (one or two cases)", [n for n in library.names if n != case],
+            default=nearest[:2], max_selections=2, key=f"compare-{case}",
+        )
+        if others:
+            show_comparison(library, [case, *others], filters, script)
+    if len(shown) > 1:
+        st.subheader(CASES_TEXT["heatmap"])
+        ranked = [case, *(s.case for s in library.similar(case=case, k=HEATMAP_CASES - 1))] if case else shown[:HEATMAP_CASES]
+        heat = [n for n in ranked if n in shown][:HEATMAP_CASES]
+        st.caption(CASES_TEXT["heatmap_note"].format(n=len(heat)) + (CASES_TEXT["heatmap_nearest"] if case else "."))
+        st.altair_chart(similarity_heatmap(library, heat), width="stretch")
 
 with lesson_tab:
     st.caption("Key passages on a topic, each quoted with its full reference, key terms and — with an LLM — an outline and discussion questions.")
     topic = st.text_input("Lesson topic", placeholder="例如：數字金融如何支持小微企業融資")
     passages = st.slider("Key passages", 3, 12, LessonSettings.passages)
     if st.button("Build lesson pack", type="primary", disabled=not topic.strip()):
-        with st.spinner("Collecting passages" + (f" and asking {chat.name}…" if chat else "…")):
+        with st.spinner("Collecting passages" + (f" and asking {escape_markdown(chat.name)}…" if chat else "…")):
             st.session_state.lesson = LessonBuilder(retriever, chat, LessonSettings(passages=passages)).build(topic.strip(), filters)
     pack = st.session_state.get("lesson")
     if pack is not None:
-        st.subheader(pack.topic)
+        st.subheader(escape_markdown(pack.topic))
         if pack.notice:
-            st.info(pack.notice)
+            st.info(escape_markdown(pack.notice))
         if pack.passages:
             stamp = time.strftime("%Y-%m-%d %H:%M")
             left, right = st.columns(2)
             left.download_button("Download lesson (Markdown)", lesson_markdown(pack, stamp), "casebook-lesson.md", "text/markdown", use_container_width=True)
-            right.download_button(
-                "Download lesson (Word)", lesson_docx(pack, stamp), "casebook-lesson.docx",
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document", use_container_width=True,
-            )
+            word_button(right, "Download lesson (Word)", lambda: lesson_docx(pack, stamp), "casebook-lesson.docx", use_container_width=True)
             st.markdown("**Key terms** · " + escape_markdown("、".join(in_script(t, script) for t in pack.terms)))
             if pack.plan:
-                st.caption(f"Outline and discussion questions by {pack.model}; [n] refers to the passages below.")
+                st.caption(f"Outline and discussion questions by {escape_markdown(pack.model)}; [n] refers to the passages below.")
                 st.markdown(outline_markdown(in_script(pack.plan, script)))
             st.markdown("**Key passages**")
             for n, hit in enumerate(pack.passages, start=1):

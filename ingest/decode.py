@@ -17,6 +17,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _LEGACY = ("gb18030", "big5hkscs")
+_PLAUSIBLE = 0.6  # share of ordinary characters below which a reading is taken for the wrong codec
 _PUNCT = set("，。、；：？！“”‘’「」『』（）《》〈〉【】—…·．,.;:?!()[]\"'-%/ \n\r\t　")
 
 
@@ -72,16 +73,32 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    candidates = []
-    for name in _LEGACY:
-        try:
-            text = data.decode(name)
-        except UnicodeDecodeError:
-            continue
-        candidates.append((_plausibility(text), name, text))
+    candidates = _legacy_readings(data)
     if not candidates:
         raise UndecodableText("not valid UTF-8, UTF-16, GB18030 or Big5 text")
     score, name, text = max(candidates)
-    if score < 0.6:
+    if score < _PLAUSIBLE:
         raise UndecodableText("bytes decode only to unlikely characters (binary or an unknown encoding)")
-    return text, "big5" if name == "big5hkscs" else name
+    return text, name
+
+
+def _legacy_readings(data: bytes) -> list[tuple[float, str, str]]:
+    """(plausibility, encoding name, text) for each legacy codec that decodes `data`."""
+    readings = []
+    for codec in _LEGACY:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        readings.append((_plausibility(text), "big5" if codec == "big5hkscs" else codec, text))
+    return readings
+
+
+def read_legacy(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding name) of the most plausible GB18030 or Big5 reading of `data`, or None
+    when neither reads it as likely text. File names that are not UTF-8 are read this way."""
+    readings = [r for r in _legacy_readings(data) if r[0] >= _PLAUSIBLE]
+    if not readings:
+        return None
+    _, name, text = max(readings)
+    return text, name

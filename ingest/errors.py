@@ -18,7 +18,7 @@ class EmptyDocument(IngestError):
 
 
 class TooLarge(IngestError):
-    """Over a documented size cap (file size, or a DOCX/EPUB's uncompressed size)."""
+    """Over a documented size cap (file size, a DOCX/EPUB's uncompressed size, PDF pages)."""
 
 
 class WrongContent(IngestError):

@@ -1,13 +1,16 @@
-"""Finding source files and reading each into a `Document` (formats in `ingest.formats`)."""
+"""Finding source files and reading each into a `Document` (formats in `ingest.formats`,
+file names in `ingest.names`)."""
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
+from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 from index.records import Document
 
 from .errors import TooLarge
 from .formats import Limits, read_document
+from .names import FileName, file_names
 
 
 def discover(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
@@ -23,12 +26,11 @@ def discover(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
             yield path.parent, path
 
 
-def document_name(root: Path, file: Path) -> str:
-    return file.relative_to(root).as_posix()
-
-
-def load_document(root: Path, file: Path, limits: Limits = Limits()) -> Document:
-    """Read one file. Raises an IngestError subclass (or OSError) saying why it can't be used."""
+def load_document(root: Path, file: Path, limits: Limits = Limits(), name: FileName | None = None) -> Document:
+    """Read one file, named `name` (by default: its name among the files of its own folder).
+    Raises an IngestError subclass (or OSError) saying why it can't be used."""
+    name = name or file_names([(root, file)])[0]
     if file.stat().st_size > limits.max_file_bytes:  # refused before reading it into memory
         raise TooLarge(f"larger than the {limits.max_file_bytes // 2**20} MB limit")
-    return read_document(document_name(root, file), file.suffix, file.read_bytes(), limits)
+    document = read_document(name.doc, PurePosixPath(name.doc).suffix, file.read_bytes(), limits)
+    return dataclasses.replace(document, path_bytes=name.escaped) if name.escaped else document

@@ -1,24 +1,28 @@
 """One ingest run as a function: files in, index updated, a result per file out.
 
 Shared by the command line and the app's uploads. Holds the index lock for the whole run;
-the index is swapped in only when at least one document was read and the build completed.
+a new index version is committed only when at least one document was read and the build
+completed. Whatever goes wrong with one file (reading, decoding, naming, chunking) is that
+file's `error` line and the others go on; only what concerns the whole index fails the run.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal, Sequence
 
 from index.embedder import configured_model, load_embedder
 from index.records import Chunk, Document
-from index.store import SENTENCE_VECTORS, BuildReport, Progress, build_index, index_lock, read_manifest
+from index.store import SENTENCE_VECTORS, BuildReport, Progress, build_index, index_lock, inspect_index, read_manifest
 from index.text import TextMatcher
 
 from .chunker import ChunkSettings, chunk_document
 from .errors import IngestError, UnsupportedFile
 from .formats import describe
-from .loaders import discover, document_name, load_document
+from .loaders import discover, load_document
+from .names import FileName, file_names
 from .tags import Tagger
 
 Status = Literal["indexed", "skipped", "error"]
@@ -40,6 +44,7 @@ class IngestResult:
     build: BuildReport | None  # None: the index was left as it was
     changes: str = ""  # "1 added, 0 changed, …" against the previous index
     up_to_date: bool = False
+    damage: str = ""  # what `if_stale` found damaged in the previous index (then rebuilt)
 
     @property
     def indexed(self) -> int:
@@ -75,16 +80,24 @@ def _changes(manifest: dict | None, documents: list[Document]) -> str:
     )
 
 
-def _read(name: str, root: Path, file: Path) -> Document | FileResult:
-    """The file's document, or the result saying why it is skipped or refused."""
+def _read(name: FileName, root: Path, file: Path, tagger: Tagger, settings: ChunkSettings) -> tuple[Document, list[Chunk]] | FileResult:
+    """The file's document and its tagged chunks, or the result saying why it is skipped or refused."""
     try:
-        return load_document(root, file)
+        document = load_document(root, file, name=name)
+        chunks = tagger.tag(chunk_document(document, settings))
     except UnsupportedFile as exc:
-        return FileResult(name, "skipped", str(exc))
+        return FileResult(name.doc, "skipped", _noted(str(exc), name))
     except (IngestError, OSError) as exc:
-        return FileResult(name, "error", str(exc))
-    except Exception as exc:  # a parser bug on one odd file must not stop the others
-        return FileResult(name, "error", f"could not be read ({type(exc).__name__}: {exc})")
+        return FileResult(name.doc, "error", _noted(str(exc), name))
+    except Exception as exc:  # a parser or chunker bug on one odd file must not stop the others
+        return FileResult(name.doc, "error", _noted(f"could not be read ({type(exc).__name__}: {exc})", name))
+    if not chunks:
+        return FileResult(name.doc, "error", _noted("no text to index", name))
+    return document, chunks
+
+
+def _noted(detail: str, name: FileName) -> str:
+    return f"{detail} ({name.note})" if name.note else detail
 
 
 def ingest(
@@ -113,31 +126,33 @@ def ingest(
 
         for path in paths:
             if not path.exists():
-                report(FileResult(str(path), "error", "no such file or folder"))
-        files = [(document_name(root, f), root, f) for root, f in discover([p for p in paths if p.exists()])]
-        sources = {name: digest for name, _, f in files if (digest := _sha256(f))}
-        previous = read_manifest(index_dir)
-        if if_stale and _is_current(previous, sources, chunking, matcher):
-            return IngestResult(files=tuple(results), build=None, up_to_date=True)
+                report(FileResult(os.fsencode(path).decode("utf-8", "backslashreplace"), "error", "no such file or folder"))
+        found = list(discover([p for p in paths if p.exists()]))
+        files = list(zip(file_names(found), found))
+        sources = {name.doc: digest for name, (_, f) in files if (digest := _sha256(f))}
+        if if_stale:
+            previous, damage = inspect_index(index_dir)
+            if damage is None and _is_current(previous, sources, chunking, matcher):
+                return IngestResult(files=tuple(results), build=None, up_to_date=True)
+        else:
+            previous, damage = read_manifest(index_dir), None
 
         documents: list[Document] = []
         chunks: list[Chunk] = []
-        for name, root, file in files:
-            read = _read(name, root, file)
+        named: dict[str, FileName] = {}
+        for name, (root, file) in files:
+            read = _read(name, root, file, tagger, settings)
             if isinstance(read, FileResult):
                 report(read)
                 continue
-            document_chunks = tagger.tag(chunk_document(read, settings))
-            if not document_chunks:
-                report(FileResult(name, "error", "no text to index"))
-                continue
-            documents.append(read)
-            chunks.extend(document_chunks)
+            documents.append(read[0])
+            chunks.extend(read[1])
+            named[read[0].doc] = name
         if not documents:
             return IngestResult(files=tuple(results), build=None)
 
         build = build_index(documents, chunks, load_embedder(batch=True), matcher, chunking, index_dir, sources, progress)
         for document in documents:
             count = sum(1 for c in chunks if c.doc == document.doc)
-            report(FileResult(document.doc, "indexed", f"{count} chunks, {describe(document)}"))
-        return IngestResult(files=tuple(results), build=build, changes=_changes(previous, documents))
+            report(FileResult(document.doc, "indexed", _noted(f"{count} chunks, {describe(document)}", named[document.doc])))
+        return IngestResult(files=tuple(results), build=build, changes=_changes(previous, documents), damage=damage.what if damage else "")

@@ -1,4 +1,6 @@
-"""Saving uploaded files into the corpus: safe, unique names; nothing is ever overwritten.
+"""Saving uploaded files into the corpus: safe, unique names; nothing is ever overwritten;
+nothing over the size cap or of a format we cannot read is written; files the ingest then
+refuses are removed again, so the corpus holds only what is indexed.
 
 An uploaded file name is a label chosen by someone else, never a path: only its last
 component is kept, stripped to letters (any script), digits and a few punctuation marks.
@@ -9,6 +11,10 @@ import hashlib
 import re
 import unicodedata
 from pathlib import Path
+from typing import Iterable
+
+from .errors import TooLarge, UnsupportedFile
+from .formats import SUFFIXES, Limits
 
 MAX_NAME_CHARS = 100
 _UNSAFE = re.compile(r"[^\w\-.()（）\[\] ]+")
@@ -27,9 +33,20 @@ def safe_name(uploaded: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def save_upload(folder: Path, uploaded_name: str, data: bytes) -> tuple[Path, bool]:
+def _check(uploaded_name: str, size: int, limits: Limits) -> None:
+    if size > limits.max_file_bytes:
+        raise TooLarge(f"{safe_name(uploaded_name)}: larger than the {limits.max_file_bytes // 2**20} MB limit; not saved")
+    suffix = Path(safe_name(uploaded_name)).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UnsupportedFile(f"{safe_name(uploaded_name)}: unsupported format {suffix or '(no extension)'}; not saved")
+
+
+def save_upload(folder: Path, uploaded_name: str, data: bytes, limits: Limits = Limits()) -> tuple[Path, bool]:
     """Write `data` into `folder` under a safe, unused name. Returns (path, created); when the
-    same bytes are already there under that name (or a numbered variant), nothing is written."""
+    same bytes are already there under that name (or a numbered variant), nothing is written.
+    Raises TooLarge (over `limits.max_file_bytes`) or UnsupportedFile (an extension the
+    ingest does not read) before writing anything."""
+    _check(uploaded_name, len(data), limits)
     folder.mkdir(parents=True, exist_ok=True)
     name = safe_name(uploaded_name)
     stem, dot, suffix = name.rpartition(".")
@@ -46,3 +63,14 @@ def save_upload(folder: Path, uploaded_name: str, data: bytes) -> tuple[Path, bo
             if hashlib.sha256(candidate.read_bytes()).digest() == digest:
                 return candidate, False
     raise FileExistsError(f"too many files named like {name!r} in {folder}")
+
+
+def remove_refused(saved: Iterable[Path], root: Path, refused: Iterable[str]) -> list[Path]:
+    """Delete the `saved` uploads whose name relative to `root` (as the ingest reports it)
+    is among the `refused` ones; returns those deleted. A refused upload would otherwise stay
+    in the corpus, refused again on every ingest."""
+    refused = set(refused)
+    removed = [path for path in saved if path.relative_to(root).as_posix() in refused]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed

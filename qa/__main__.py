@@ -49,7 +49,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         command.add_argument("--batch", type=Path, help="JSONL file whose lines have a \"question\" field")
     for command in (search, ask, similar, compare, lesson):
         command.add_argument("--index", type=Path, default=None, help="index directory (default: $INDEX_DIR or var/index)")
-    for command in (search, ask, similar, lesson):
+    for command in (search, ask, similar, compare, lesson):
         command.add_argument(
             "--filter", action="append", default=[], metavar="KEY=VALUE",
             help=f"only passages with this property, before ranking; repeatable (a repeated key: any of its values). Keys: {', '.join(FILTER_KEYS)}",
@@ -61,6 +61,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     target = similar.add_mutually_exclusive_group(required=True)
     target.add_argument("--case", help="a case: its name, its label (案例三) or a part of its name only it has")
     target.add_argument("--text", help="a description of a case or an idea")
+    target.add_argument("--batch", type=Path, help="JSONL file whose lines have a \"case\" field (a case's name, label or, for a document-case, its file name): one JSON line each")
     similar.add_argument("-k", type=int, default=3, help="cases to list (default 3)")
     compare.add_argument("cases", nargs="+", metavar="CASE", help="two or three cases (names, labels or unique parts of names)")
     lesson.add_argument("topic")
@@ -151,20 +152,23 @@ def _similar(args: argparse.Namespace, filters: Filters) -> int:
         raise SystemExit("error: -k must be at least 1")
     retriever = _retriever(args)
     _report_empty(retriever, filters)
+    where = filters.accepts if filters else None
     try:
         library = CaseLibrary(retriever)
+        if args.batch:
+            return _similar_batch(args, library, filters)
         case = library.resolve(args.case) if args.case else None
-        similar = library.similar(case=case, text=args.text, k=args.k, where=filters.accepts if filters else None)
+        similar = library.similar(case=case, text=args.text, k=args.k, where=where)
     except CaseError as exc:
         raise SystemExit(f"error: {exc}")
     if args.json:
-        print(json.dumps({"case": case, "text": args.text, "filters": filters.describe(), "similar": [s.to_json() for s in similar]}, ensure_ascii=False))
+        print(json.dumps(_similar_json(library, case, args.text, filters, similar), ensure_ascii=False))
         return 0
     print(f"Cases like {case or repr(args.text)}" + (f" (filters: {filters.describe()})" if filters else "") + ":")
     if not similar:
         print("  (no other case" + (" matches the filters)" if filters else ")"))
     for s in similar:
-        print(f"\n{s.rank}. {s.case}  score {s.score:.3f} (vectors {s.vector_score:.3f}, keywords {s.keyword_score:.3f})")
+        print(f"\n{s.rank}. {s.case}  {s.score:.0f}/100 (centered vectors {s.vector_score:.3f}, wording {s.keyword_score:.3f})")
         if s.shared_tags:
             print(f"   shared tags: {', '.join(map(tag_label, s.shared_tags))}")
         if s.shared_terms:
@@ -177,15 +181,54 @@ def _similar(args: argparse.Namespace, filters: Filters) -> int:
     return 0
 
 
+def _similar_json(library: CaseLibrary, case: str | None, text: str | None, filters: Filters, similar) -> dict:
+    return {"case": case, "text": text, "unit": library.unit, "filters": filters.describe(), "similar": [s.to_json() for s in similar]}
+
+
+def _similar_batch(args: argparse.Namespace, library: CaseLibrary, filters: Filters) -> int:
+    """One output line per input line with a case; a line that can't be read or names no
+    single case becomes a line with an "error" (the run goes on, a notice on stderr counts them)."""
+    failed = 0
+    with open(args.batch, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            asked = None
+            try:
+                row = json.loads(line)
+                asked = row["case"]
+                if not isinstance(asked, str) or not asked.strip():
+                    raise TypeError("\"case\" must be a non-empty string")
+                case = library.resolve(asked)
+                similar = library.similar(case=case, k=args.k, where=filters.accepts if filters else None)
+                out = _similar_json(library, case, None, filters, similar)
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                failed += 1
+                out = {"case": asked, "line": number, "error": f"needs a JSON object with a \"case\" field ({exc})"}
+            except CaseError as exc:
+                failed += 1
+                out = {"case": asked, "line": number, "error": str(exc)}
+            if args.json:
+                print(json.dumps(out, ensure_ascii=False), flush=True)
+            elif "error" in out:
+                print(f"{args.batch} line {number}: error: {out['error']}")
+            else:
+                print(f"{out['case']}: " + "; ".join(f"{s['rank']}. {s['case']} {s['score']:.0f}/100" for s in out["similar"]))
+    if failed:
+        print(f"notice: {failed} line{'s' if failed != 1 else ''} of {args.batch} failed (see their \"error\")", file=sys.stderr)
+    return 0
+
+
 def _quote(text: str, limit: int = 90) -> str:
     flat = text.replace("\n", " ")
     return f"「{flat[:limit]}{'…' if len(flat) > limit else ''}」"
 
 
-def _compare(args: argparse.Namespace) -> int:
+def _compare(args: argparse.Namespace, filters: Filters) -> int:
     retriever = _retriever(args)
+    _report_empty(retriever, filters)
     try:
-        comparison = CaseLibrary(retriever).compare(args.cases)
+        comparison = CaseLibrary(retriever).compare(args.cases, where=filters.accepts if filters else None)
     except CaseError as exc:
         raise SystemExit(f"error: {exc}")
     if args.json:
@@ -230,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "similar":
         return _similar(args, filters)
     if args.command == "compare":
-        return _compare(args)
+        return _compare(args, filters)
     if args.command == "lesson":
         return _lesson(args, filters)
     questions = list(_questions(args))

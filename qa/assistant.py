@@ -12,6 +12,7 @@ comes and the final `Answer` last; `ask` returns only the `Answer`.
 """
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from . import extractive, verify
 from .answer import Answer, Citation, Restart, TextDelta, Turn
 from .chat import ChatModel, LlmError, LlmSettings
 from .evidence import EvidenceFinder, EvidenceSettings, Sentence
+from .facts import FactCheck
 from .filters import Filters
 from .followup import FollowupRule
 from .language import PHRASES, Script, ScriptDetector
@@ -53,9 +55,17 @@ class Assistant:
         self.chat = chat
         self._settings = settings
         self._evidence = EvidenceFinder(retriever, evidence)
+        self._facts = FactCheck(retriever.matcher)
         self._prompts = prompts or Prompts()
         self._followups = followups
         self._detector = ScriptDetector()
+
+    def for_session(self, chat: ChatModel | None, settings: AssistantSettings) -> Assistant:
+        """This assistant with another chat model and settings, sharing what is built per
+        index (evidence maps, prompts, checks): cheap, for one question of one app session."""
+        session = copy.copy(self)
+        session.chat, session._settings = chat, settings
+        return session
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
         for event in self.stream(question, history, filters):
@@ -112,7 +122,7 @@ class Assistant:
         except LlmError:
             yield from self._fall_back(question, script, quotes, phrases.llm_failed, extra)
             return
-        checked = verify.check("".join(pieces), hits, self._evidence.supports, self._evidence.best_support, phrases.unsupported)
+        checked = verify.check("".join(pieces), hits, self._evidence.supports, self._evidence.best_support, phrases.unsupported, self._facts.agrees)
         if not checked.cited:
             yield from self._fall_back(question, script, quotes, phrases.llm_uncited, extra)
             return

@@ -1,15 +1,19 @@
 """Cases as units: which cases an index holds, which are alike and why, and a side-by-side
 comparison with one cited passage per cell.
 
-A case's vector is the normalized mean of its chunk vectors (derived from the index when the
-library is built, nothing stored); its keywords are its theme / scenario / institution-type
-tags and its jieba.analyse TF-IDF terms. Similarity mixes both (settings at construction) and
-explains itself: shared tags, shared terms and the best matching passage pairs. Section roles
-(background / approach / results) come from the section headings (`ingest.structure`).
-Retrieval is the retriever's job; formatting for people is the CLI's and the app's.
+A case is a detected case section (案例一 …: unit "section") when the index has any, or else
+a whole document (unit "document": a folder of one case per file). Its vector is the
+normalized mean of its chunk vectors, its text the matching form of its passages without
+headings (both derived when the library is built, nothing stored). How alike two cases are
+is `qa.similarity`'s (centered vectors blended with a lexical similarity, read as a
+percentile of the corpus's own pairs); this module explains it: shared tags, shared
+jieba.analyse TF-IDF terms and the best matching passage pairs. Section roles (background /
+approach / results) come from the section headings (`ingest.structure`). Retrieval is the
+retriever's job; formatting for people is the CLI's, the app's and `qa.case_export`'s.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -20,9 +24,10 @@ from ingest.structure import SECTION_NAMES, section_role
 from ingest.tags import Tagger
 
 from .display import in_script
-from .filters import fold
+from .filters import fold, tag_values
 from .language import ScriptDetector
 from .retrieve import Hit, Retriever
+from .similarity import CaseSimilarity, SimilaritySettings, normalized
 
 ROLES = ("background", "approach", "results")
 ROLE_LABELS = {"background": "創新背景 background", "approach": "實施路徑 approach", "results": "應用成效 results"}
@@ -35,18 +40,17 @@ class CaseError(Exception):
     """Base for case problems the user can fix; the message says what to do."""
 
 
-class NoCases(CaseError):
-    pass
-
-
 class UnknownCase(CaseError):
     pass
 
 
+UNITS = ("section", "document")  # what one case is: a detected case section, or a whole document
+
+
 @dataclass(frozen=True)
 class CaseSettings:
-    vector_weight: float = 0.7  # score = w·cos(case vectors) + (1-w)·overlap(tags and terms)
-    terms: int = 20  # TF-IDF terms kept per case
+    similarity: SimilaritySettings = SimilaritySettings()
+    terms: int = 20  # TF-IDF terms kept per case (shown as shared terms)
     pairs: int = 2  # best matching passage pairs shown per similar case
 
 
@@ -57,10 +61,17 @@ class Case:
     vector: np.ndarray = field(repr=False)
     tags: frozenset[str]
     terms: frozenset[str]
+    text: str = field(repr=False)  # its passages without headings, in matching form
+    theme: str | None = None  # the theme most of its passages carry (the map's colour)
+    institution_type: str | None = None
 
     @property
     def keywords(self) -> frozenset[str]:
         return self.tags | self.terms
+
+    def values(self, kind: str) -> list[str]:
+        """The values of its tags of `kind` (theme, institution_type …), sorted."""
+        return sorted(tag[len(kind) + 1:] for tag in self.tags if tag.startswith(kind + ":"))
 
 
 @dataclass(frozen=True)
@@ -84,16 +95,17 @@ class PassagePair:
 class SimilarCase:
     rank: int
     case: str
-    score: float
-    vector_score: float
-    keyword_score: float
+    score: float  # 0–100: percentile of the blend among the corpus's pairs of distinct cases
+    blend: float  # the blended standardized similarity the ranking follows
+    vector_score: float  # cosine of the centered case vectors
+    keyword_score: float  # lexical (TF-IDF) cosine of the case texts
     shared_tags: tuple[str, ...]
     shared_terms: tuple[str, ...]  # in the script of the similar case
     pairs: tuple[PassagePair, ...]
 
     def to_json(self) -> dict:
         return {
-            "rank": self.rank, "case": self.case, "score": round(self.score, 6),
+            "rank": self.rank, "case": self.case, "score": round(self.score, 1), "blend": round(self.blend, 6),
             "vector_score": round(self.vector_score, 6), "keyword_score": round(self.keyword_score, 6),
             "shared_tags": list(self.shared_tags), "shared_terms": list(self.shared_terms),
             "pairs": [p.to_json() for p in self.pairs],
@@ -126,12 +138,20 @@ def body_text(chunk: Chunk) -> str:
     return text
 
 
+def _most_common(chunks: Sequence[Chunk], key: str) -> str | None:
+    """The value of `key` tags (theme, institution_type …) most of `chunks` carry; ties: the
+    first in sorted order."""
+    counts = Counter(v for c in chunks for v in tag_values(c, key))
+    return min(counts, key=lambda v: (-counts[v], v)) if counts else None
+
+
 def _role(chunk: Chunk) -> str | None:
     return section_role(chunk.section.split(" > ")[-1]) if chunk.section else None
 
 
 class CaseLibrary:
-    """The cases of one index. Built once per retriever (vectors and terms derived then)."""
+    """The cases of one index. Built once per retriever (vectors, texts, terms and the
+    similarity among them derived then)."""
 
     def __init__(self, retriever: Retriever, settings: CaseSettings = CaseSettings()):
         self._retriever = retriever
@@ -139,19 +159,26 @@ class CaseLibrary:
         self._tagger = Tagger(retriever.matcher.normalize)  # themes and scenarios of a free text
         self._detector = ScriptDetector()
         index, matcher = retriever.index, retriever.matcher
+        self.unit = "section" if any(chunk.case for chunk in index.chunks) else "document"
         rows_by_case: dict[str, list[int]] = {}
         for row, chunk in enumerate(index.chunks):
-            if chunk.case:
-                rows_by_case.setdefault(chunk.case, []).append(row)
+            name = chunk.case if self.unit == "section" else chunk.doc
+            if name:
+                rows_by_case.setdefault(name, []).append(row)
         self._cases: dict[str, Case] = {}
         for name, rows in rows_by_case.items():
-            mean = index.vectors[rows].mean(axis=0)
             chunks = [index.chunks[r] for r in rows]
+            body = "\n".join(map(body_text, chunks))
             self._cases[name] = Case(
-                name=name, rows=tuple(rows), vector=mean / max(float(np.linalg.norm(mean)), 1e-12),
+                name=name, rows=tuple(rows), vector=normalized(index.vectors[rows].mean(axis=0)),
                 tags=frozenset(t for c in chunks for t in c.tags if t.startswith(_TAG_KINDS)),
-                terms=frozenset(matcher.key_terms("\n".join(map(body_text, chunks)), settings.terms, exclude=COMMON_WORDS)),
+                terms=frozenset(matcher.key_terms(body, settings.terms, exclude=COMMON_WORDS)),
+                text=matcher.normalize(body),
+                theme=_most_common(chunks, "theme"), institution_type=_most_common(chunks, "institution_type"),
             )
+        self._listed = list(self._cases.values())  # row i of the similarity matrices
+        self._order = {case.name: i for i, case in enumerate(self._listed)}
+        self.similarity = CaseSimilarity(np.stack([c.vector for c in self._listed]), [c.text for c in self._listed], settings.similarity)
 
     @property
     def names(self) -> list[str]:
@@ -160,22 +187,16 @@ class CaseLibrary:
     def case(self, name: str) -> Case:
         return self._cases[self.resolve(name)]
 
-    def _require_cases(self) -> None:
-        if not self._cases:
-            raise NoCases(
-                "no cases found in the index: its documents have no case headings (案例一, 第三章, 01 …). "
-                "Add the book (PDF, EPUB, DOCX, TXT) and rebuild the index."
-            )
-
     def resolve(self, name: str) -> str:
         """The case `name` designates: its exact name, its label (案例一), or a part of its name
-        that only one case contains, in either script. Raises NoCases or UnknownCase."""
-        self._require_cases()
+        that only one case contains, in either script; a document-case also by its file name
+        without folders. Raises UnknownCase."""
         wanted = fold(name)
         folded = {fold(n): n for n in self._cases}
         if wanted in folded:
             return folded[wanted]
-        labelled = [n for f, n in folded.items() if f.startswith(wanted + " ")]
+        by_file = [n for f, n in folded.items() if self.unit == "document" and f.rsplit("/", 1)[-1] == wanted]
+        labelled = by_file or [n for f, n in folded.items() if f.startswith(wanted + " ")]
         found = labelled or [n for f, n in folded.items() if wanted and wanted in f]
         if len(found) == 1:
             return found[0]
@@ -190,43 +211,47 @@ class CaseLibrary:
         rows = [r for r in case.rows if chunks[r].section != case.name] or list(case.rows)
         return [r for r in rows if accepts is None or accepts(chunks[r])]
 
+    def percentiles(self) -> np.ndarray:
+        """Case × case similarity as 0–100 (rows and columns in `names` order)."""
+        return self.similarity.percentile(self.similarity.matrix)
+
     def similar(self, case: str | None = None, text: str | None = None, k: int = 3, where: Callable[[Chunk], bool] | None = None) -> list[SimilarCase]:
         """The k cases most like `case` (a name `resolve` accepts) or like `text`, best first;
         with `where`, only cases with passages it accepts, paired through those passages.
-        Raises NoCases or UnknownCase."""
-        self._require_cases()
+        Raises UnknownCase."""
         if (case is None) == (text is None):
             raise ValueError("give exactly one of a case and a text")
-        matcher = self._retriever.matcher
+        matcher, similarity = self._retriever.matcher, self.similarity
         if case is not None:
             source = self.case(case)
+            row = self._order[source.name]
             vector, keywords, mine = source.vector, source.keywords, self._body_rows(source, None)
+            blend, dense, lexical = similarity.matrix[row], similarity.dense[row], similarity.lexical[row]
         else:
             source = None
             vector = self._retriever.question_vector(text)[0]
             tags = frozenset(self._tagger.keyword_tags(text))
             keywords, mine = frozenset(matcher.key_terms(text, self._settings.terms, exclude=COMMON_WORDS)) | tags, []
-        w = self._settings.vector_weight
+            blend, dense, lexical = similarity.against(vector, matcher.normalize(text))
         results = []
-        for other in self._cases.values():
+        for i in np.argsort(-blend, kind="stable"):
+            other = self._listed[i]
             if source is not None and other.name == source.name:
                 continue
             theirs = self._body_rows(other, where)
-            if not theirs:
-                continue
-            dense = float(vector @ other.vector)
-            union = keywords | other.keywords
-            overlap = len(keywords & other.keywords) / len(union) if union else 0.0
-            results.append((w * dense + (1 - w) * overlap, dense, overlap, other, theirs))
-        results.sort(key=lambda r: -r[0])
+            if theirs:
+                results.append((int(i), other, theirs))
+            if len(results) == k:
+                break
         return [
             SimilarCase(
-                rank=rank, case=other.name, score=score, vector_score=dense, keyword_score=overlap,
+                rank=rank, case=other.name, score=float(similarity.percentile(blend[i])), blend=float(blend[i]),
+                vector_score=float(dense[i]), keyword_score=float(lexical[i]),
                 shared_tags=tuple(sorted(keywords & other.tags)),
                 shared_terms=tuple(self._as_written(sorted((keywords & other.terms) - other.tags), other.name)),
                 pairs=self._pairs(mine, theirs, vector),
             )
-            for rank, (score, dense, overlap, other, theirs) in enumerate(results[:k], start=1)
+            for rank, (i, other, theirs) in enumerate(results, start=1)
         ]
 
     def _as_written(self, terms: list[str], like: str) -> list[str]:
@@ -254,15 +279,19 @@ class CaseLibrary:
                 break
         return tuple(pairs)
 
-    def compare(self, names: Sequence[str]) -> Comparison:
+    def compare(self, names: Sequence[str], where: Callable[[Chunk], bool] | None = None) -> Comparison:
         """Two or three cases side by side: for each role, the passage of each case in a
-        section of that role that is closest to what the compared cases say there together."""
+        section of that role that is closest to what the compared cases say there together;
+        with `where`, only passages it accepts fill a cell."""
         resolved = tuple(dict.fromkeys(self.resolve(n) for n in names))
         if not 2 <= len(resolved) <= 3:
             raise UnknownCase(f"compare two or three different cases (got {len(resolved)})")
         index = self._retriever.index
         by_role = {
-            role: [[r for r in self._cases[name].rows if _role(index.chunks[r]) == role] for name in resolved]
+            role: [
+                [r for r in self._cases[name].rows if _role(index.chunks[r]) == role and (where is None or where(index.chunks[r]))]
+                for name in resolved
+            ]
             for role in ROLES
         }
         cells = []

@@ -1,7 +1,9 @@
 """What the assistant needs from a chat model, and how one is configured; no LangChain here.
 
 `ChatModel` is the small interface the assistant calls (tests use fakes); `qa.llm` implements
-it with LangChain. `LlmSettings.from_env` reads LLM_BASE_URL, LLM_MODEL and LLM_API_KEY.
+it with LangChain. `LlmSettings.from_env` reads LLM_BASE_URL, LLM_MODEL and LLM_API_KEY;
+`LlmSettings.for_visitor` is what a page visitor may configure: the operator's key goes only
+to the operator's URL.
 """
 from __future__ import annotations
 
@@ -49,3 +51,14 @@ class LlmSettings:
             missing = "LLM_BASE_URL" if not base_url else "LLM_MODEL"
             raise LlmConfigError(f"{missing} is not set: set LLM_BASE_URL and LLM_MODEL (and LLM_API_KEY if the server needs one), or neither for extractive answers")
         return cls(base_url=base_url, model=model, api_key=env.get("LLM_API_KEY", "").strip(), **overrides)
+
+    @classmethod
+    def for_visitor(cls, base_url: str, model: str, typed_key: str, env: Mapping[str, str] = os.environ) -> LlmSettings | None:
+        """Settings from what a visitor typed. The environment's LLM_API_KEY is used only when
+        the visitor typed no key and `base_url` is exactly the environment's LLM_BASE_URL;
+        any other URL gets the visitor's key or none, so the operator's key never travels to
+        a server the visitor chose."""
+        base_url, typed_key = base_url.strip(), typed_key.strip()
+        own_url = env.get("LLM_BASE_URL", "").strip().rstrip("/")
+        key = typed_key or (env.get("LLM_API_KEY", "") if own_url and base_url.rstrip("/") == own_url else "")
+        return cls.from_env({"LLM_BASE_URL": base_url, "LLM_MODEL": model, "LLM_API_KEY": key})

@@ -15,7 +15,10 @@ DisplayScript = Literal["original", "simplified", "traditional"]
 DISPLAY_SCRIPTS: tuple[DisplayScript, ...] = ("original", "simplified", "traditional")
 _CONFIGS = {"simplified": "t2s", "traditional": "s2t"}
 # Every character CommonMark or Streamlit's Markdown gives a meaning to.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-=.!|~<>$:&])")
+# GFM links bare URLs, www. names and e-mail addresses found in text after escapes are read,
+# so escaping cannot stop them: an invisible word joiner inside "://", "www." and "@" does.
+_AUTOLINK_LITERAL = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=None)
@@ -33,8 +36,9 @@ def in_script(text: str, script: DisplayScript) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    """`text` shown literally by Markdown: no emphasis, links, headings or HTML from a document."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+    """`text` shown literally by Markdown: no emphasis, links, headings or HTML from a document,
+    a model or a server. The one escape for all such text on the page."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK_LITERAL.sub("\u2060", text)).replace("\n", "  \n")
 
 
 def outline_markdown(text: str) -> str:

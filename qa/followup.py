@@ -1,7 +1,7 @@
 """Follow-up questions without an LLM: a simple rule that carries the previous question's topic.
 
 A question asked after another one is a follow-up when it points back ("它", "这个", "其",
-"那么…", "it", "what about…") or is too short to stand alone (fewer than `min_terms`
+"那么…", "it", "what about…", as whole jieba words) or is too short to stand alone (fewer than `min_terms`
 informative words). Its standalone form is the previous standalone question's key terms
 followed by the question. With an LLM, `qa.assistant` asks it to rewrite instead (prompts/condense.md).
 """
@@ -13,12 +13,27 @@ from typing import Sequence
 
 from index.text import TextMatcher
 
-_POINTS_BACK = re.compile(
-    r"它|其|该|該|此|上述|前者|后者|後者|这个|這個|那个|那個|这些|這些|那些|他们|他們|她们|她們|它们|它們"
-    r"|^\s*(?:那么|那麼|那|还有|還有|另外|此外|再|而|呢)"
-    r"|\b(?:it|its|this|that|these|those|they|them|their)\b|^\s*(?:and|also|what about|how about)\b",
-    re.IGNORECASE,
+# Words (jieba's, in simplified form) that point back to something said before. Matched as
+# whole words, so 其他, 其中, 应该, 因此, 此外 … do not count.
+_POINTING_WORDS = frozenset(
+    "它 它们 其 该 此 上述 前者 后者 这 这个 这些 这种 这项 这类 那 那个 那些 那种 他们 她们 该行 该项 此项 以上".split()
 )
+# … and words that, first in a question, continue the previous one.
+_CONTINUING_WORDS = frozenset("那么 那 还有 另外 此外 再 而 那样".split())
+# "该" before one of these is the modal "should" (该如何…), not "that".
+_MODAL_AFTER_GAI = frozenset("如何 怎么 怎样 怎么样 不该".split())
+_ENGLISH_POINTING = re.compile(
+    r"\b(?:it|its|this|that|these|those|they|them|their)\b|^\s*(?:and|also|what about|how about)\b", re.IGNORECASE
+)
+
+
+def points_back(question: str, matcher: TextMatcher) -> bool:
+    """Whether `question` refers to something earlier, judged on whole words."""
+    words = matcher.words(question)
+    for word, following in zip(words, [*words[1:], ""]):
+        if word in _POINTING_WORDS and not (word == "该" and following in _MODAL_AFTER_GAI):
+            return True
+    return bool(words and words[0] in _CONTINUING_WORDS) or bool(_ENGLISH_POINTING.search(question))
 
 
 @dataclass(frozen=True)
@@ -29,7 +44,7 @@ class FollowupRule:
 
     def is_followup(self, question: str, matcher: TextMatcher) -> bool:
         informative = [t for t in set(matcher.tokens(question)) if matcher.term_weight(t) >= self.min_weight]
-        return bool(_POINTS_BACK.search(question)) or len(informative) < self.min_terms
+        return points_back(question, matcher) or len(informative) < self.min_terms
 
     def topic(self, previous: str, matcher: TextMatcher) -> list[str]:
         """The previous question's longest informative terms (compounds before their parts),

@@ -39,8 +39,9 @@ class OpenAIChat:
         messages = ([SystemMessage(prompt.system)] if prompt.system else []) + [HumanMessage(prompt.user)]
         try:
             for piece in self._chat.stream(messages):
-                if isinstance(piece.content, str) and piece.content:
-                    yield piece.content
+                # `.text`, not `.content`: some servers send content as a list of parts.
+                if text := piece.text:
+                    yield text
         except Exception as exc:  # openai, httpx and LangChain raise many types; all mean "failed"
             raise LlmError(self._describe(exc)) from exc
 

@@ -15,6 +15,9 @@ from .retrieve import Hit
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# The start of anything that reads as a source fence tag, opening or closing, in any case,
+# with spaces or a full-width bracket: `</SOURCE>`, `< source n="9">`, `＜/source＞`.
+_FENCE_TAG = re.compile(r"[<＜](?=[\s/]*source)", re.IGNORECASE)
 
 
 class PromptError(Exception):
@@ -37,25 +40,30 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(value, template)
 
 
+def unfenced(text: str) -> str:
+    """`text` (from a document or a model) unable to open or close a source fence: the bracket
+    of every tag-like `source` is replaced by "‹"."""
+    return _FENCE_TAG.sub("‹", text)
+
+
 def format_sources(hits: Sequence[Hit]) -> str:
-    """Numbered sources, each fenced so that its text reads as data. A source cannot close its
-    own fence: a literal closing tag inside it is broken up."""
+    """Numbered sources, each fenced so that its text reads as data. Neither a source's text
+    nor its title can close its fence or forge another source."""
     blocks = []
     for n, hit in enumerate(hits, start=1):
         c = hit.chunk
-        reference = " › ".join(part for part in (c.title, *c.section.split(" > ")) if part).replace('"', "'")
-        text = c.text.replace("</source", "< /source")
-        blocks.append(f'<source n="{n}" ref="{reference}">\n{text}\n</source>')
+        reference = unfenced(" › ".join(part for part in (c.title, *c.section.split(" > ")) if part)).replace('"', "'")
+        blocks.append(f'<source n="{n}" ref="{reference}">\n{unfenced(c.text)}\n</source>')
     return "\n\n".join(blocks)
 
 
 def format_history(history: Sequence[Turn], max_chars: int = 300) -> str:
     lines = []
     for turn in history:
-        lines.append(f"User: {turn.question}")
+        lines.append(f"User: {unfenced(turn.question)}")
         if turn.answer:
             answer = turn.answer if len(turn.answer) <= max_chars else turn.answer[:max_chars] + "…"
-            lines.append(f"Assistant: {answer}")
+            lines.append(f"Assistant: {unfenced(answer)}")
     return "\n".join(lines)
 
 

@@ -4,7 +4,9 @@ Owns: normalizing citation markers ("[1, 2]", "【1】", "。[1]"), removing mar
 source or sit on no content, flagging cited sentences their sources do not support, and
 citing an uncited sentence when one source clearly supports it (small models often forget
 to cite). Whether a source supports a statement is decided by the callables it is given
-(`EvidenceFinder.supports` and `EvidenceFinder.best_support`).
+(`EvidenceFinder.supports` and `EvidenceFinder.best_support` for its words,
+`FactCheck.agrees` for its numbers and negation: a sentence that keeps the words but changes
+三分钟 to 三十分钟, or adds a 未, is flagged, and never given a citation).
 """
 from __future__ import annotations
 
@@ -52,9 +54,11 @@ def check(
     supports: Callable[[str, Sequence[Hit]], bool],
     best_support: Callable[[str, Sequence[Hit]], int | None],
     flag: str,
+    agrees: Callable[[str, Sequence[Hit]], bool],
 ) -> Checked:
     """`supports(claim, cited_hits)`; `best_support(claim, sources)` is the index of the one
-    source that supports the claim, or None."""
+    source that supports the claim, or None; `agrees(claim, hits)`: its numbers and negation
+    are those of the hits."""
     text = normalize_markers(text)
     out: list[str] = []
     cited: list[int] = []
@@ -71,10 +75,11 @@ def check(
         else:
             sentence = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(sources) else "", sentence)
         if valid:
-            if not supports(claim, [sources[n - 1] for n in dict.fromkeys(valid)]):
+            cited_hits = [sources[n - 1] for n in dict.fromkeys(valid)]
+            if not (supports(claim, cited_hits) and agrees(claim, cited_hits)):
                 flagged.append(claim)
                 sentence += flag
-        elif len(_WORD.findall(claim)) >= 2 and (best := best_support(claim, sources)) is not None:
+        elif len(_WORD.findall(claim)) >= 2 and (best := best_support(claim, sources)) is not None and agrees(claim, [sources[best]]):
             valid = [best + 1]
             attributed.append(claim)
             stop = _TRAILING_STOP.search(sentence).start()

@@ -5,6 +5,8 @@ The corpus below is SYNTHETIC, written for these tests; it is not content from t
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +90,14 @@ def synthetic_corpus(tmp_path: Path) -> Path:
 
 def make_document(text: str, name: str = "doc.txt") -> Document:
     return Document(doc=name, title=Path(name).stem, text=text, encoding="utf-8", sha256=hashlib.sha256(text.encode()).hexdigest())
+
+
+def version_folder(index: Path) -> Path:
+    """The folder of the committed version of the index at `index` (see `index.commit`)."""
+    return index / json.loads((index / "manifest.json").read_text(encoding="utf-8"))["version"]
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of escaped Markdown (`qa.display.escape_markdown`): the backslashes
+    gone, for comparing AppTest element values with plain text."""
+    return re.sub(r"\\(.)", r"\1", markdown)

@@ -9,14 +9,14 @@ from docx import Document
 
 from index.store import build_index, open_index
 from ingest.tags import Tagger
-from qa.cases import CaseLibrary, NoCases, UnknownCase
+from qa.cases import CaseLibrary, UnknownCase
 from qa.chat import LlmError
 from qa.export import lesson_docx, lesson_markdown
 from qa.filters import FilterError, Filters
 from qa.lesson import NEEDS_LLM, LessonBuilder, LessonSettings
 from qa.retrieve import Retriever
 
-from .conftest import FakeEmbedder
+from .conftest import FakeEmbedder, shown
 from .synthetic_book import text_casebook
 from .test_store import SETTINGS, _load
 
@@ -158,11 +158,20 @@ def test_comparison_cells_are_verbatim_citations_by_role(library, retriever):
         library.compare(["案例一", "案例一"])
 
 
-def test_an_index_without_cases_says_so(tmp_path, matcher):
-    retriever = _retriever(tmp_path, {"preface.txt": "序言\n數字金融的本質是金融。本書收錄合成測試文本。\n"}, matcher)
-    library = CaseLibrary(retriever)
-    with pytest.raises(NoCases, match="no cases found in the index"):
-        library.similar(case="案例一")
+def test_an_index_without_case_headings_has_its_documents_as_cases(tmp_path, matcher):
+    """SYNTHETIC one-case-per-file folder: each document is a case, named by its file."""
+    files = {
+        "bank_synthetic.txt": "某城商銀行的小微企業線上信貸平臺，整合稅務數據審批貸款（合成測試文本）。\n",
+        "farm_synthetic.txt": "某農商銀行為農戶提供線上信貸，稅務與社保數據審批貸款（合成測試文本）。\n",
+        "carbon_synthetic.txt": "某證券公司用區塊鏈建立企業碳賬戶，承銷綠色債券（合成測試文本）。\n",
+    }
+    library = CaseLibrary(_retriever(tmp_path, files, matcher))
+    assert library.unit == "document" and sorted(library.names) == sorted(files)
+    assert library.resolve("carbon_synthetic") == "carbon_synthetic.txt"
+    similar = library.similar(case="bank_synthetic.txt", k=2)
+    assert [s.case for s in similar] == ["farm_synthetic.txt", "carbon_synthetic.txt"]
+    assert similar[0].score > similar[1].score and all(0 <= s.score <= 100 for s in similar)
+    assert similar[0].to_json()["score"] == round(similar[0].score, 1)
 
 
 # --- lesson packs ----------------------------------------------------------------------------
@@ -202,7 +211,7 @@ def test_lesson_pack_with_filters_matching_nothing_is_empty_and_says_why(retriev
 def test_lesson_exports_open_and_quote_verbatim(retriever):
     chat = FakeChat("## Outline\n- 線上信貸 [1]\n## Discussion questions\n- 為什麼？[1]")
     pack = LessonBuilder(retriever, chat, LessonSettings(passages=3)).build(TOPIC, Filters.parse(["theme=普惠金融"]))
-    markdown = lesson_markdown(pack, "2026-11-27 10:00")
+    markdown = shown(lesson_markdown(pack, "2026-11-27 10:00"))  # as a Markdown viewer shows it
     assert f"教學資料包：{TOPIC}" in markdown and "Filters: theme=普惠金融" in markdown
     assert "## Key terms" in markdown and "- 線上信貸 [1]" in markdown
     first = pack.passages[0].chunk
@@ -212,3 +221,68 @@ def test_lesson_exports_open_and_quote_verbatim(retriever):
     assert "Key passages" in paragraphs and "線上信貸 [1]" in paragraphs
     assert all(h.chunk.text in paragraphs for h in pack.passages)
     assert any(p.startswith("[1] 《") and f"characters {first.start}–{first.end}" in p for p in paragraphs)
+
+
+# --- comparison with filters, charts and exports ---------------------------------------------
+
+def test_the_comparison_honours_the_filters(library):
+    everything = library.compare(["案例一", "案例三"])
+    results_only = library.compare(["案例一", "案例三"], where=Filters.parse(["case=案例三"]).accepts)
+    assert [role for role, _ in everything.cells] == ["background", "approach", "results"]
+    assert all(cells[0] is None and cells[1].case == CASE3 for _, cells in results_only.cells)
+    assert library.compare(["案例一", "案例三"], where=Filters.parse(["scenario=信創開發"]).accepts).cells == ()
+
+
+def test_map_heatmap_and_counts_describe_the_cases(library):
+    from qa.case_views import MAP_SELECTION, case_map, similarity_heatmap, theme_type_counts
+
+    spec = case_map(library, library.names, "institution_type").to_dict()
+    points = spec["datasets"][next(iter(spec["datasets"]))]
+    assert {p["case"] for p in points} == set(library.names)
+    assert spec["params"][0]["name"] == MAP_SELECTION and spec["encoding"]["color"]["field"] == "Institution type"
+    assert {p["Institution type"] for p in points} == {"商業銀行", "非銀行金融機構", "科技企業"}
+    heat = similarity_heatmap(library, library.names).to_dict()
+    cells = heat["datasets"][next(iter(heat["datasets"]))]
+    assert len(cells) == 4 * 3 and all(0 <= c["similarity"] <= 100 for c in cells)
+    counts = theme_type_counts(library, library.names)
+    assert counts.loc["普惠金融", "商業銀行"] == 2 and counts.loc["綠色金融", "非銀行金融機構"] == 1
+    with pytest.raises(ValueError, match="colour_by must be one of"):
+        case_map(library, library.names, "colour")
+
+
+def test_exports_quote_passages_verbatim_with_citation_columns(library, retriever):
+    import csv
+    import openpyxl
+
+    from qa.case_export import comparison_table, similar_table, table_csv, table_xlsx
+    from qa.display import reference
+
+    similar = library.similar(case="案例一", k=2)
+    table = similar_table(CASE1, similar, "theme=普惠金融")
+    assert table.header[:5] == ("case", "filters", "rank", "similar case", "similarity (0-100)")
+    assert "citation 1 (similar case)" in table.header and len(table.rows) == 2
+    first = similar[0]
+    row = dict(zip(table.header, table.rows[0]))
+    assert row["similar case"] == CASE3 and row["passage 1 (similar case)"] == first.pairs[0].theirs.text
+    assert row["citation 1 (similar case)"] == reference(first.pairs[0].theirs) and row["filters"] == "theme=普惠金融"
+    read = list(csv.reader(io.StringIO(table_csv(table).decode("utf-8-sig"))))
+    assert tuple(read[0]) == table.header and read[1][table.header.index("passage 1 (this case)")] == first.pairs[0].mine.text
+    sheet = openpyxl.load_workbook(io.BytesIO(table_xlsx(table))).active
+    assert tuple(c.value for c in sheet[1]) == table.header
+    assert sheet.cell(row=2, column=table.header.index("passage 1 (similar case)") + 1).value == first.pairs[0].theirs.text
+    comparison = comparison_table(library.compare(["案例一", "案例二"]))
+    assert comparison.header == ("role", "filters", f"{CASE1}: passage", f"{CASE1}: citation", f"{CASE2}: passage", f"{CASE2}: citation")
+    assert [r[0] for r in comparison.rows] == ["創新背景 background", "實施路徑 approach", "應用成效 results"]
+    source = (retriever.index.path.parent / "corpus" / "casebook_synthetic.txt").read_text(encoding="utf-8")
+    assert all(cell in source for r in comparison.rows for cell in r[2::2])
+
+
+def test_exported_text_never_becomes_a_formula():
+    import openpyxl
+
+    from qa.case_export import Table, table_csv, table_xlsx
+
+    table = Table("t", ("passage",), (("=HYPERLINK(\"x\")（合成測試文本）",),))
+    cell = openpyxl.load_workbook(io.BytesIO(table_xlsx(table))).active["A2"]
+    assert cell.value == table.rows[0][0] and cell.data_type == "s"
+    assert table_csv(table).decode("utf-8-sig").splitlines()[1].startswith("\"'=HYPERLINK")

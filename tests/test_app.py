@@ -8,7 +8,7 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL
+from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL, shown
 from .synthetic_book import text_casebook
 
 pytestmark = pytest.mark.slow
@@ -92,8 +92,8 @@ def test_uploads_are_saved_safely_and_indexed_with_a_report(app, library):
     next(b for b in app.sidebar.button if b.label == "Add and index").click().run()
     assert not app.exception
     assert (library / "corpus" / "uploads" / "養老金融_synthetic.txt").exists()
-    assert any("uploads/養老金融_synthetic.txt" in s.value for s in app.sidebar.success)
-    assert any("broken.txt" in e.value and "binary" in e.value for e in app.sidebar.error)
+    assert any("uploads/養老金融_synthetic.txt" in shown(s.value) for s in app.sidebar.success)
+    assert any("broken.txt" in shown(e.value) and "binary" in e.value for e in app.sidebar.error)
     app.chat_input[0].set_value("某銀行為老年客戶提供了什麼線上服務？").run()
     assert any("uploads/養老金融_synthetic.txt" in c.value for c in app.code)
 
@@ -102,7 +102,7 @@ def test_broken_llm_url_falls_back_to_quotes_with_a_notice(app):
     llm_inputs = app.sidebar.text_input
     llm_inputs[0].set_value("http://127.0.0.1:9/v1")
     llm_inputs[1].set_value("any-model").run()
-    assert "Answers: LLM · any-model" in " ".join(c.value for c in app.sidebar.caption)
+    assert "Answers: LLM · any-model" in " ".join(shown(c.value) for c in app.sidebar.caption)
     app.chat_input[0].set_value(QUESTION).run()
     assert not app.exception
     assert app.warning and "綠色消費的普及" in markdown_text(app)
@@ -110,6 +110,7 @@ def test_broken_llm_url_falls_back_to_quotes_with_a_notice(app):
 
 
 CASE1 = "案例一 某農商銀行的數字普惠金融實踐（合成測試文本）"
+CASE3 = "案例三 某城商銀行的小微企業線上信貸（合成測試文本）"
 
 
 def test_a_case_shows_its_nearest_cases_and_a_cited_comparison(app):
@@ -123,6 +124,23 @@ def test_a_case_shows_its_nearest_cases_and_a_cited_comparison(app):
     assert all(label in text for label in ("創新背景 background", "實施路徑 approach", "應用成效 results"))
     references = [c.value for c in app.caption if "characters" in c.value]
     assert any("案例三" in r and "實施路徑" in r for r in references)
+
+
+def test_cases_tab_maps_counts_and_exports_and_its_comparison_honours_the_filters(app):
+    assert any(c.value.startswith("Each case is a case section") for c in app.caption)
+    assert [e.type for e in app.main if e.type == "vega_lite_chart"] == ["vega_lite_chart"] * 2  # the map and the heatmap
+    counts = app.dataframe[0].value
+    assert counts.loc["普惠金融", "商業銀行"] >= 2
+    app.selectbox[0].set_value(CASE1).run()
+    assert [b.label for b in app.get("download_button")].count("Download Excel") == 2  # similar cases and comparison
+    next(m for m in app.sidebar.multiselect if m.label == "Cases").set_value([CASE1]).run()  # a filter the other cases fail
+    assert not app.exception
+    assert any("No other case matches the filters" in i.value for i in app.info)
+    assert any("Filters keep 1 of" in c.value for c in app.caption)
+    compare = next(m for m in app.multiselect if m.label.startswith("Compare with"))
+    compare.set_value([CASE3]).run()
+    assert any("No section of this kind in this case" in c.value for c in app.caption)  # 案例三's passages are filtered out
+    assert not [c.value for c in app.caption if "characters" in c.value and "案例三" in c.value]
 
 
 def test_lesson_pack_without_llm_exports_markdown_and_word(app):

@@ -241,3 +241,24 @@ def test_a_label_is_quoted_with_the_short_lines_around_it(retriever):
     )
     quotes = EvidenceFinder(retriever, FAKE_EVIDENCE).quotes("誰聯袂推薦了這本書？", sentences)
     assert [q.text for q in quotes] == ["推薦人", "甲銀行首席技術官 張三", "乙協會原首席信息官 李四", "聯袂推薦"]
+
+
+def test_a_cited_sentence_that_changes_a_number_or_adds_a_negation_is_flagged(retriever):
+    chat = FakeChat("系统在三分鐘內完成審批[1]。系统在三十分鐘內完成審批[1]。该行并未搭建线上信贷平台[1]。")
+    answer = assistant(retriever, chat).ask("手機銀行多久完成審批？")
+    assert answer.flagged == ("系统在三十分鐘內完成審批。", "该行并未搭建线上信贷平台。")
+
+
+def test_an_uncited_sentence_with_a_changed_number_is_not_given_a_citation(retriever):
+    answer = assistant(retriever, FakeChat("系统在三分鐘內完成審批[1]。客户通过手机银行提交申请，系统在三十分钟内完成审批。")).ask("手機銀行多久完成審批？")
+    assert answer.text.endswith("三十分钟内完成审批。") and "（此句" not in answer.text
+
+
+def test_a_session_copy_shares_the_per_index_parts_and_changes_only_chat_and_settings(retriever):
+    from qa.assistant import AssistantSettings
+
+    shared = assistant(retriever)
+    session = shared.for_session(FakeChat("系统在三分鐘內完成審批[1]。"), AssistantSettings(passages=2))
+    assert session._evidence is shared._evidence and session._prompts is shared._prompts and session._facts is shared._facts
+    assert shared.chat is None and session.ask("手機銀行多久完成審批？").mode == "llm" and len(session.ask("手機銀行多久完成審批？").citations) <= 2
+    assert shared.ask("手機銀行多久完成審批？").mode == "extractive"

@@ -75,6 +75,13 @@ def test_files_over_the_size_cap_are_refused_unread(tmp_path):
         load_document(tmp_path, big, Limits(max_file_bytes=2**20))
 
 
+def test_pdfs_over_the_page_cap_are_refused_before_their_pages_are_read():
+    pdf = book.pdf_book()  # four pages
+    assert read_document("book.pdf", ".pdf", pdf.data, Limits(max_pdf_pages=4)).page_starts
+    with pytest.raises(errors.TooLarge, match="4 pages, more than the 3-page limit"):
+        read_document("book.pdf", ".pdf", pdf.data, Limits(max_pdf_pages=3))
+
+
 _MAGIC_PREFIXES = st.sampled_from([b"", b"%PDF-1.4\n", b"PK\x03\x04", b"\xef\xbb\xbf", b"<html><body><h1>", b"\x89PNG"])
 _NAMES = st.sampled_from(sorted(SUFFIXES) + [".png", "", ".bin", ".PDF", ".Docx"])
 

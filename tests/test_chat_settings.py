@@ -27,3 +27,27 @@ def test_failures_never_echo_the_key():
     with pytest.raises(LlmError) as failure:
         list(OpenAIChat(settings).stream(Prompt(system="s", user="u")))
     assert "sk-secret" not in str(failure.value) and "'m' failed" in str(failure.value)
+
+
+OPERATOR = {"LLM_BASE_URL": "https://llm.example.org/v1", "LLM_MODEL": "m", "LLM_API_KEY": "sk-operator"}
+
+
+def test_the_operators_key_goes_only_with_the_operators_url():
+    assert LlmSettings.for_visitor("https://llm.example.org/v1/", "m", "", OPERATOR).api_key == "sk-operator"
+    assert LlmSettings.for_visitor("http://attacker.example/v1", "m", "", OPERATOR).api_key == ""
+    assert LlmSettings.for_visitor("https://llm.example.org/v1.attacker.example", "m", "", OPERATOR).api_key == ""
+    assert LlmSettings.for_visitor("http://attacker.example/v1", "m", "sk-visitor", OPERATOR).api_key == "sk-visitor"
+    assert LlmSettings.for_visitor("", "", "", OPERATOR) is None
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the OpenAI client notes the list where it expects a string
+def test_content_sent_as_a_list_of_parts_is_read():
+    from qa.llm import OpenAIChat
+    from qa.prompts import Prompt
+
+    from .stub_llm import stub_llm
+
+    parts = [{"type": "text", "text": "數字金融的本質是金融"}, {"type": "text", "text": "[1]。"}]
+    with stub_llm(lambda messages: parts) as server:
+        chat = OpenAIChat(LlmSettings(base_url=server.base_url, model="m", timeout_s=10, max_retries=0))
+        assert "".join(chat.stream(Prompt(system="s", user="u"))) == "數字金融的本質是金融[1]。"

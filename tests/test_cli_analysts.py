@@ -2,10 +2,13 @@
 bundled model over the SYNTHETIC four-case book (slow)."""
 import io
 import json
+import subprocess
+import sys
 
 import pytest
 from docx import Document
 
+from .conftest import REPO, shown
 from .synthetic_book import text_casebook
 from .test_cli import HIT_FIELDS, run
 
@@ -75,7 +78,7 @@ def test_lesson_is_written_as_markdown_and_word(index, tmp_path):
     markdown = run("-m", "qa", "lesson", "小微企業線上信貸", "--out", str(tmp_path / "lesson.md"), "--index", str(index))
     assert markdown.returncode == 0, markdown.stderr
     assert "need an LLM" in markdown.stderr and "passages" in markdown.stdout
-    text = (tmp_path / "lesson.md").read_text(encoding="utf-8")
+    text = shown((tmp_path / "lesson.md").read_text(encoding="utf-8"))  # as a Markdown viewer shows it
     assert "## Key terms" in text and "## Key passages" in text and "[1] 《casebook_synthetic》" in text
     word = run("-m", "qa", "lesson", "小微企業線上信貸", "--out", str(tmp_path / "lesson.docx"), "--index", str(index), "--filter", "case=案例三")
     assert word.returncode == 0, word.stderr
@@ -86,9 +89,43 @@ def test_lesson_is_written_as_markdown_and_word(index, tmp_path):
     assert bad.returncode != 0 and ".md" in bad.stderr
 
 
-def test_an_index_without_cases_says_so(tmp_path):
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "preface_synthetic.txt").write_text("序言\n數字金融的本質是金融（合成測試文本）。\n", encoding="utf-8")
-    assert run("-m", "ingest", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")).returncode == 0
-    result = run("-m", "qa", "similar", "--case", "案例一", "--index", str(tmp_path / "index"))
-    assert result.returncode == 1 and result.stderr.startswith("error: no cases found in the index")
+def test_similar_batch_prints_one_line_per_case_and_an_error_line_for_a_bad_one(index, tmp_path):
+    batch = tmp_path / "cases.jsonl"
+    batch.write_text("\n".join(['{"case": "案例一"}', '{"case": "案例九"}', "not json", '{"case": "案例三"}']) + "\n", encoding="utf-8")
+    result = run("-m", "qa", "similar", "--batch", str(batch), "-k", "2", "--index", str(index), "--json")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["case"] for line in lines] == [CASE1, "案例九", None, CASE3]
+    assert lines[0]["unit"] == "section" and [s["rank"] for s in lines[0]["similar"]] == [1, 2]
+    assert lines[0]["similar"][0]["case"] == CASE3 and 0 <= lines[0]["similar"][0]["score"] <= 100
+    assert "no case matches '案例九'" in lines[1]["error"] and lines[2]["line"] == 3 and "\"case\"" in lines[2]["error"]
+    assert "2 lines of" in result.stderr
+
+
+def test_a_folder_of_documents_has_each_document_as_a_case(tmp_path):
+    """SYNTHETIC one-case-per-file folder: `qa similar` names document-cases by file name, and
+    the shared scorer reads its batch output."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    files = {
+        "loan_a_synthetic.txt": "某城商銀行的小微企業線上信貸平臺，整合稅務數據在三分鐘內審批貸款（合成測試文本）。",
+        "loan_b_synthetic.txt": "某農商銀行為農戶提供線上信貸，依據稅務與社保數據自動審批貸款（合成測試文本）。",
+        "green_synthetic.txt": "某證券公司用區塊鏈記錄能耗，為企業建立碳賬戶並承銷綠色債券（合成測試文本）。",
+    }
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    assert run("-m", "ingest", str(corpus), "--index", str(tmp_path / "index")).returncode == 0
+    batch = tmp_path / "cases.jsonl"
+    batch.write_text("".join(json.dumps({"case": name}) + "\n" for name in files), encoding="utf-8")
+    result = run("-m", "qa", "similar", "--batch", str(batch), "-k", "1", "--index", str(tmp_path / "index"), "--json")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all(line["unit"] == "document" for line in lines)
+    assert lines[0]["similar"][0]["case"] == "loan_b_synthetic.txt" and lines[1]["similar"][0]["case"] == "loan_a_synthetic.txt"
+    scorer = REPO.parent / "shared" / "eval" / "cases" / "score_cases.py"
+    if scorer.exists():
+        (tmp_path / "labels.jsonl").write_text("".join(
+            json.dumps({"doc": name, "label": "green" if "green" in name else "loan"}) + "\n" for name in files), encoding="utf-8")
+        (tmp_path / "similar.jsonl").write_text(result.stdout, encoding="utf-8")
+        scored = subprocess.run([sys.executable, str(scorer), str(tmp_path / "labels.jsonl"), str(tmp_path / "similar.jsonl")], capture_output=True, text=True)
+        assert json.loads(scored.stdout)["cases"] == 3 and json.loads(scored.stdout)["precision@1"] == pytest.approx(2 / 3)

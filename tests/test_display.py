@@ -1,4 +1,6 @@
 """Display helpers: script conversion, literal Markdown, references."""
+import re
+
 import pytest
 
 from index.records import Chunk
@@ -32,3 +34,16 @@ def test_supporting_sentence_is_the_one_the_claim_quotes():
     start, end = supporting_span(passage, answer, 2)
     assert passage[start:end] == "移動支付讓農村居民無需前往網點即可轉賬。"
     assert supporting_span(passage, answer, 3) is None
+
+
+def test_planted_links_images_and_bare_urls_stay_text():
+    from markdown_it import MarkdownIt
+
+    planted = "![x](http://127.0.0.1:9/x) [click](http://127.0.0.1:9/c) <img src=x> http://127.0.0.1:9/a www.example.com a@example.com :red[x] $x$"
+    escaped = escape_markdown(planted)
+    html = MarkdownIt("commonmark").render(escaped)
+    assert "<a " not in html and "<img" not in html and "<span" not in html
+    # GFM's autolink literals read text after escapes: none may remain in what is shown
+    shown = re.sub(r"\\(.)", r"\1", escaped)
+    assert not re.search(r"https?://|www\.|@\w", shown)
+    assert shown.replace("\u2060", "") == planted  # nothing visible changes

@@ -9,7 +9,7 @@ import ingest.__main__ as cli
 import ingest.pipeline as pipeline
 
 from . import synthetic_book as book
-from .conftest import FakeEmbedder
+from .conftest import FakeEmbedder, version_folder
 from .test_bad_input import BAD
 
 
@@ -74,12 +74,12 @@ def test_nothing_readable_leaves_the_previous_index_unchanged(mixed_folder, tmp_
 
 
 def _keys(index: Path) -> set[str]:
-    return set(json.loads((index / "vector_keys.json").read_text(encoding="utf-8")))
+    return set(json.loads((version_folder(index) / "vector_keys.json").read_text(encoding="utf-8")))
 
 
 def _chunk_ids(index: Path) -> dict[str, set[str]]:
     ids: dict[str, set[str]] = {}
-    for line in (index / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in (version_folder(index) / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
         chunk = json.loads(line)
         ids.setdefault(chunk["doc"], set()).add(chunk["id"])
     return ids

@@ -41,3 +41,36 @@ def test_traversal_stays_inside_the_folder(tmp_path):
     folder = tmp_path / "corpus" / "uploads"
     path, _ = save_upload(folder, "../../../escape.txt", b"x")
     assert path.parent == folder
+
+
+def test_an_upload_over_the_cap_or_of_an_unread_format_is_never_written(tmp_path):
+    from ingest.errors import TooLarge, UnsupportedFile
+    from ingest.formats import Limits
+
+    with pytest.raises(TooLarge, match="book.txt: larger than the 1 MB limit; not saved"):
+        save_upload(tmp_path, "book.txt", b"x" * (2**20 + 1), Limits(max_file_bytes=2**20))
+    with pytest.raises(UnsupportedFile, match="run.sh: unsupported format .sh"):
+        save_upload(tmp_path, "run.sh", b"echo")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_refused_uploads_are_removed_and_nothing_else(tmp_path):
+    from ingest.uploads import remove_refused
+
+    kept, _ = save_upload(tmp_path / "uploads", "good.txt", "合成測試".encode())
+    bad, _ = save_upload(tmp_path / "uploads", "bad.txt", b"\x00\x01")
+    other = tmp_path / "bad.txt"  # same name, not an upload of this batch
+    other.write_bytes(b"\x00")
+    assert remove_refused([kept, bad], tmp_path, ["uploads/bad.txt", "bad.txt"]) == [bad]
+    assert kept.exists() and other.exists() and not bad.exists()
+
+
+def test_the_servers_upload_cap_is_the_ingests():
+    import tomllib
+
+    from ingest.formats import Limits
+
+    from .conftest import REPO
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] * 2**20 == Limits().max_file_bytes

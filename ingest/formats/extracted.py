@@ -12,6 +12,7 @@ class Limits:
     max_file_bytes: int = 50 * 2**20
     max_unzipped_bytes: int = 200 * 2**20  # a DOCX or EPUB's total uncompressed size
     max_zip_members: int = 10_000
+    max_pdf_pages: int = 2_000  # the whole book is a few hundred
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ tolerance of damaged files. Layout clean-up is `formats.pdf_layout`. Scanned pag
 text layer and OCR is not supported: a PDF with no text at all is refused as such."""
 from __future__ import annotations
 
-from ..errors import CorruptDocument, EncryptedDocument, NoTextLayer
+from ..errors import CorruptDocument, EncryptedDocument, NoTextLayer, TooLarge
 from .extracted import Extracted, Limits
 from .pdf_layout import drop_running_lines, join_pages, page_lines
 
@@ -27,6 +27,9 @@ def extract(data: bytes, limits: Limits) -> Extracted:
         if "password" in str(exc).lower():
             raise EncryptedDocument("encrypted PDF: it needs a password") from exc
         raise CorruptDocument(f"damaged PDF, cannot be opened ({exc})") from exc
+    if (count := len(pdf)) > limits.max_pdf_pages:
+        pdf.close()
+        raise TooLarge(f"{count} pages, more than the {limits.max_pdf_pages}-page limit")
     try:
         raw_pages = []
         for number in range(len(pdf)):

@@ -91,12 +91,12 @@ def test_question_gets_a_cited_passage(app_url, browser, width):
     page.close()
 
 
-def test_cases_tab_on_the_default_corpus_says_there_are_no_cases(app_url, browser):
+def test_cases_tab_on_the_default_corpus_takes_the_document_as_its_case(app_url, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(app_url)
     page.wait_for_selector("textarea", timeout=120_000)
     page.get_by_role("tab", name="Cases").click()
-    page.get_by_text("No cases found in the index").wait_for(timeout=60_000)
+    page.get_by_text("each document is one case").wait_for(timeout=60_000)
     page.get_by_role("tab", name="Lesson").click()
     page.get_by_label("Lesson topic").fill("綠色消費")
     page.get_by_label("Lesson topic").press("Enter")

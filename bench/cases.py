@@ -1,0 +1,136 @@
+"""Comparable cases on labelled documents: precision@1 and @5 of "the nearest cases share the
+label" for our similarity against raw mean-vector cosine, the lexical similarity alone and the
+centered vectors alone, with the blend's weights calibrated by cross-validation.
+
+A labelled folder holds `corpus/` (one case per file) and `labels.jsonl` (`{"doc", "label"}`
+a line), like `../shared/eval/cases/`. Its index is built with the shipped ingest once, under
+`var/bench/`, keyed by the folder's contents (an unchanged folder is not embedded again).
+Cross-validation: the labelled cases are split into folds; for each fold the weights that
+score best on the other folds' cases (asked and ranked among themselves) rank the fold's
+cases among all; the held-out figures are what counts. Every document is a case here
+(unit "document"), as in `qa similar --batch`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ingest.pipeline import ingest
+from qa.cases import CaseLibrary, CaseSettings
+from qa.retrieve import open_retriever
+from qa.similarity import SimilaritySettings
+
+GRID = tuple(
+    SimilaritySettings(dense_weight=round(float(w), 1), neighbour_weight=round(float(v), 1))
+    for w in np.linspace(0.0, 1.0, 11) for v in np.linspace(0.0, 1.0, 11)
+)
+FOLDS = 5
+K = 5
+
+
+class LabelsError(ValueError):
+    """A labelled folder that cannot be read; the message says what is missing."""
+
+
+def read_labels(folder: Path) -> dict[str, str]:
+    path = folder / "labels.jsonl"
+    if not path.is_file() or not (folder / "corpus").is_dir():
+        raise LabelsError(f"{folder} needs corpus/ and labels.jsonl (one {{\"doc\", \"label\"}} a line)")
+    labels = {}
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                    labels[row["doc"]] = row["label"]
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    raise LabelsError(f"{path} line {number}: needs {{\"doc\", \"label\"}} ({exc})") from None
+    return labels
+
+
+def cases_index(folder: Path, work: Path) -> Path:
+    """The folder's index under `work`, named after the folder's path and rebuilt only when
+    its files or the settings changed (ingest --if-stale; unchanged passages keep their vectors)."""
+    dest = work / f"cases-{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]}"
+    result = ingest([folder / "corpus"], dest, if_stale=True)
+    if result.build is None and not result.up_to_date:
+        raise LabelsError(f"nothing in {folder / 'corpus'} could be indexed")
+    return dest
+
+
+def precision(similarity: np.ndarray, labels: np.ndarray, asked: np.ndarray, among: np.ndarray, k: int = K) -> tuple[float, float]:
+    """Mean precision@1 and @k of the cases `asked`, each ranked against the cases `among`
+    (itself left out) by `similarity`."""
+    block = similarity[np.ix_(asked, among)].astype(np.float64)
+    block[asked[:, None] == among[None, :]] = -np.inf
+    nearest = among[np.argsort(-block, axis=1, kind="stable")[:, :k]]
+    same = labels[nearest] == labels[asked][:, None]
+    return float(same[:, 0].mean()), float(same.mean())
+
+
+def _figures(p1: float, p5: float) -> dict:
+    return {"precision@1": round(float(p1), 4), "precision@5": round(float(p5), 4)}
+
+
+def cross_validated(blends: dict[tuple[float, ...], np.ndarray], labels: np.ndarray, folds: int = FOLDS) -> dict:
+    """Held-out precision of the blend whose weights (a key of `blends`: weights → similarity
+    matrix) are chosen on the other folds, and the weights chosen per fold and on all labels.
+    Ties go to the weights nearest 0.5."""
+    n = len(labels)
+    fold_of = np.arange(n) % folds  # cases in index order: a fixed, label-blind split
+    everyone = np.arange(n)
+    held_out, chosen = np.zeros(2), []
+    for fold in range(folds):
+        train, test = everyone[fold_of != fold], everyone[fold_of == fold]
+        best = max(blends, key=lambda w: (precision(blends[w], labels, train, train)[1], -sum(abs(x - 0.5) for x in w)))
+        chosen.append(best)
+        held_out += len(test) * np.array(precision(blends[best], labels, test, everyone))
+    on_all = max(blends, key=lambda w: (precision(blends[w], labels, everyone, everyone)[1], -sum(abs(x - 0.5) for x in w)))
+    by_weight = {"/".join(map(str, w)): round(precision(blends[w], labels, everyone, everyone)[1], 4) for w in blends}
+    return {
+        **_figures(*(held_out / n)),
+        "folds": folds, "weights_chosen_per_fold": [list(w) for w in chosen], "weights_chosen_on_all_labels": list(on_all),
+        "precision@5_by_weights": by_weight,
+    }
+
+
+def measure_cases(folder: Path, work: Path, settings: CaseSettings = CaseSettings()) -> dict:
+    """Precision@1/@5 of each method on the labelled folder, and the cross-validated blend."""
+    labels_by_doc = read_labels(folder)
+    library = CaseLibrary(open_retriever(cases_index(folder, work)), settings)
+    if library.unit != "document":
+        raise LabelsError(f"{folder / 'corpus'} has case headings: each file must be one case")
+    names = [n for n in library.names if Path(n).name in labels_by_doc]
+    if len(names) < FOLDS * 2:
+        raise LabelsError(f"only {len(names)} labelled documents in {folder}: need at least {FOLDS * 2}")
+    rows = np.array([library.names.index(n) for n in names])
+    labels = np.array([labels_by_doc[Path(n).name] for n in names])
+    similarity = library.similarity
+    vectors = np.stack([library.case(n).vector for n in library.names])
+    methods = {
+        "raw_mean_vector_cosine": vectors @ vectors.T,
+        "lexical_alone": similarity.lexical,
+        "centered_alone": similarity.dense,
+        "centered_and_lexical_without_neighbourhoods": similarity.blended(replace(settings.similarity, neighbour_weight=0.0)),
+        "ours": similarity.matrix,
+    }
+    scores = {}
+    for name, matrix in methods.items():
+        sub = matrix[np.ix_(rows, rows)]
+        scores[name] = _figures(*precision(sub, labels, np.arange(len(rows)), np.arange(len(rows))))
+    blends = {(g.dense_weight, g.neighbour_weight): similarity.blended(g)[np.ix_(rows, rows)] for g in GRID}
+    counts = {label: int((labels == label).sum()) for label in sorted(set(labels))}
+    chance = sum((c / len(labels)) * (c - 1) / (len(labels) - 1) for c in counts.values())
+    return {
+        "folder": str(folder),
+        "cases": len(names),
+        "labels": counts,
+        "chance_precision": round(chance, 4),
+        "shipped_weights": [settings.similarity.dense_weight, settings.similarity.neighbour_weight],
+        "methods": scores,
+        "ours_cross_validated": cross_validated(blends, labels),
+    }
