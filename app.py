@@ -300,7 +300,7 @@ with st.sidebar:
         try:
             result = ingest(
                 [CORPUS_DIR], Path(index_dir),
-                progress=lambda done, total: bar.progress(done / total if total else 1.0, text=f"Embedding {done}/{total} new passages"),
+                progress=lambda state: bar.progress(state.fraction, text=state.summary()),
                 on_page=lambda page: bar.progress(page.page / page.pages, text=escape_markdown(ocr_progress(page))),
             )
         except (IndexBusy, EmbedderError) as exc:
