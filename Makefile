@@ -60,11 +60,12 @@ test-browser: setup browser
 test-llm: setup-llm
 	$(PY) -m pytest -m llm tests/llm
 
-# Quality against peers and speed up to 100k passages; JSON on stdout, report in var/bench/.
-# Then search and offline-answer quality of ours and the peers on the book's dev set and the
-# whole DRCD dev set side by side (indexes cached under var/bench/indexes/).
+# Quality against peers, speed up to 100k passages, ingest configurations on the whole DRCD dev
+# corpus side by side; JSON on stdout, report in var/bench/. Then search and offline-answer
+# quality of ours and the peers on the book's dev set and the whole DRCD dev set side by side
+# (indexes cached under var/bench/indexes/).
 bench: setup
-	$(PY) -m bench --json --report var/bench/report.md
+	$(PY) -m bench --json --report var/bench/report.md --drcd-files all
 	$(PY) -m bench quality --json --report var/bench/quality.md
 
 # Refit the answerability model on DRCD questions outside the report set (qa/data/answerability.json).

@@ -27,7 +27,7 @@ from qa.case_export import Table, comparison_table, similar_table, table_csv, ta
 from qa.case_views import MAP_SELECTION, case_map, similarity_heatmap, theme_type_counts
 from qa.cases import CaseLibrary
 from qa.chat import LlmError, LlmSettings
-from qa.display import DISPLAY_SCRIPTS, escape_markdown, in_script, ocr_notice, ocr_progress, outline_markdown, reference, supporting_span, tag_label
+from qa.display import DISPLAY_SCRIPTS, embed_progress, escape_markdown, in_script, ocr_notice, ocr_progress, outline_markdown, reference, supporting_span, tag_label
 from qa.export import ExportError, conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
 from qa.i18n import LANGUAGES, Messages, language_for_locale, messages
@@ -293,7 +293,7 @@ with st.sidebar:
         try:
             result = ingest(
                 [CORPUS_DIR], Path(index_dir),
-                progress=lambda done, total: bar.progress(done / total if total else 1.0, text=t("embedding_progress", done=done, total=total)),
+                progress=lambda state: bar.progress(state.fraction, text=embed_progress(state, t)),
                 on_page=lambda page: bar.progress(page.page / page.pages, text=escape_markdown(ocr_progress(page, t))),
             )
         except (IndexBusy, EmbedderError) as exc:

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from index.cpus import usable_cpus
 from index.embedder import EmbedderError, load_embedder
 from index.store import IndexUnavailable
 from index.text import TextMatcher
@@ -30,9 +31,10 @@ from .cases import LabelsError, measure_cases
 from .integrity import measure_checks
 from .limits import measure_limits
 from .load import LoadSettings, measure_load
+from .ingest import CONFIGS, DEFAULT_CONFIGS, Corpus, drcd_slice, measure_ingest
 from .quality import CONFIGURATIONS, QuestionSet, build_corpus_index, measure_set, load_corpus, load_scorer, measure_quality, peer_retrievers, rankers, read_questions, score_hits
 from .report import markdown, quality_markdown
-from .speed import BenchError, measure_app_first_render, measure_ingest, measure_latency
+from .speed import BenchError, measure_app_first_render, measure_latency
 from .synthetic import synthetic_index
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,9 +61,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--limits-repeats", type=int, default=3, help="passes of the question-limits timing (default 3)")
     parser.add_argument("--api-users", type=int, default=50, help="concurrent users of the HTTP API (default 50)")
     parser.add_argument("--api-seconds", type=float, default=20.0, help="seconds of load, for one user and for --api-users (default 20)")
-    parser.add_argument("--ingest-repeats", type=int, default=2, help="index builds per ingest setup (the best counts)")
-    parser.add_argument("--drcd", type=Path, default=REPO.parent / "shared" / "eval" / "drcd", help="DRCD dev folder (default ../shared/eval/drcd)")
     parser.add_argument("--ocr-full", action="store_true", help="OCR on whole book pages, more DRCD pages and articles, and PP-OCRv4 for comparison")
+    parser.add_argument("--ingest-repeats", type=int, default=1, help="index builds per ingest configuration (the best counts)")
+    parser.add_argument("--ingest-configs", default=",".join(DEFAULT_CONFIGS), help=f"ingest configurations, of {','.join(CONFIGS)}")
+    parser.add_argument("--drcd", type=Path, default=REPO.parent / "shared" / "eval" / "drcd", help="the DRCD dev folder (default ../shared/eval/drcd)")
+    parser.add_argument("--drcd-files", default="20", help="DRCD articles to ingest and score per configuration: a number, or `all` (383, as `make bench`)")
     parser.add_argument("--load-sessions", type=int, default=LoadSettings.sessions, help="concurrent app sessions of the load run (0: none)")
     return parser.parse_args(argv)
 
@@ -75,9 +79,28 @@ def _load() -> str:
 
 
 def _engine(embedder) -> str:
-    if not hasattr(embedder, "engine"):
-        return "sentence-transformers"
-    return f"{embedder.engine} engine" + (f" in {embedder.processes} processes" if embedder.processes > 1 else "")
+    return embedder.describe() if hasattr(embedder, "describe") else type(embedder).__name__
+
+
+INGEST_GOALS = {"drcd": 90.0, "corpus": 5.0}  # seconds for a whole build
+QUALITY_MARGIN = 0.01  # of the baseline pipeline's DRCD figures
+
+
+def ingest_goals(ingest: dict) -> dict:
+    """The ingest issue's goals: the whole DRCD dev corpus and the default corpus built in time
+    by the shipped configuration, at the baseline's quality."""
+    found = {}
+    for corpus, limit in INGEST_GOALS.items():
+        row = ingest["corpora"].get(corpus, {}).get("shipped")
+        if row:
+            found[f"ingest_{corpus}_s"] = {"target": f"<= {limit} s (shipped)", "measured": row["seconds"], "holds": row["seconds"] <= limit}
+    for corpus, rows in ingest["corpora"].items():
+        shipped, base = rows.get("shipped", {}), rows.get("baseline-c-2-processes", {})
+        for key in ("mrr@10", "cited_evidence", "answer_has_text"):
+            if key in shipped and key in base:
+                change = round(shipped[key] - base[key], 4)
+                found[f"{corpus}_{key}_vs_baseline"] = {"target": f">= -{QUALITY_MARGIN}", "measured": change, "holds": change >= -QUALITY_MARGIN}
+    return found
 
 
 def cases_goals(cases: dict) -> dict:
@@ -107,6 +130,7 @@ def goals(quality: dict, speed: dict, api: dict) -> dict:
         "api_p99_ms": {"target": "<= 2000", "measured": api["concurrent"]["p99_ms"], "holds": (api["concurrent"]["p99_ms"] or 1e9) <= 2000},
         "api_errors": {"target": "0", "measured": api["concurrent"]["errors"] + api["one_user"]["errors"], "holds": api["concurrent"]["errors"] + api["one_user"]["errors"] == 0},
         "ingest_passages_per_s": {"target": ">= 20", "measured": speed["ingest_passages_per_s"], "holds": speed["ingest_passages_per_s"] >= 20},
+        **ingest_goals(speed["ingest"]),
     }
 
 
@@ -131,7 +155,8 @@ def run(args: argparse.Namespace) -> dict:
     return {
         **results,
         "command": "python -m bench " + " ".join(sys.argv[1:]),
-        "machine": {"cores": os.cpu_count(), "started": started, "load_before": load_before, "load_after": _load()},
+        "machine": {"cores": os.cpu_count(), "usable_cpus": usable_cpus(), "device": results.get("speed", {}).get("ingest", {}).get("device"),
+                    "started": started, "load_before": load_before, "load_after": _load()},
     }
 
 
@@ -147,7 +172,7 @@ def _retrieval(args: argparse.Namespace) -> dict:
     passage_embedder = load_embedder(batch=True)  # as `python -m ingest` embeds
     build_corpus_index(args.corpus, corpus_index, passage_embedder, matcher)
     retriever = open_retriever(corpus_index)  # as `python -m qa` and the app search
-    documents, chunks = load_corpus(args.corpus)
+    documents, _ = load_corpus(args.corpus)
 
     _log("quality: ours, bm25, dense, langchain_default, chatchat_style")
     peers = peer_retrievers(documents, (passage_embedder, retriever.embedder))
@@ -155,8 +180,15 @@ def _retrieval(args: argparse.Namespace) -> dict:
     engines = f"{retriever.embedder.name} (passages: {_engine(passage_embedder)}, questions: {_engine(retriever.embedder)})"
     getattr(passage_embedder, "close", lambda: None)()
 
-    _log("ingest throughput")
-    ingest = measure_ingest(documents, chunks, matcher, repeats=args.ingest_repeats)
+    _log("ingest: configurations side by side")
+    names = [n for n in args.ingest_configs.split(",") if n]
+    if unknown := set(names) - set(CONFIGS):
+        raise BenchError(f"unknown ingest configuration(s) {', '.join(sorted(unknown))}; use {', '.join(CONFIGS)}")
+    corpora = [Corpus("corpus", args.corpus)]
+    if args.drcd_files != "0":
+        corpora.append(drcd_slice(args.drcd, None if args.drcd_files == "all" else int(args.drcd_files), args.work / "drcd-slices"))
+    ingest = measure_ingest(corpora, [CONFIGS[n] for n in names], args.work, args.ingest_repeats, _log)
+    largest_corpus = corpora[-1].name
     by_size = {}
     for size in sizes:
         dest = args.work / f"synthetic-{size}"
@@ -183,7 +215,7 @@ def _retrieval(args: argparse.Namespace) -> dict:
 
     largest = by_size[str(max(sizes))]
     speed = {
-        "ingest_passages_per_s": ingest["ingest_passages_per_s"],
+        "ingest_passages_per_s": ingest["corpora"][largest_corpus].get("shipped", {}).get("passages_per_s", 0.0),
         "query_embed_p50_ms": largest["query_embed_p50_ms"],
         "search_p50_ms": {size: row["search_p50_ms"] for size, row in by_size.items()},
         "search_p95_ms": {size: row["search_p95_ms"] for size, row in by_size.items()},

@@ -56,7 +56,7 @@ def cases_index(folder: Path, work: Path) -> Path:
     """The folder's index under `work`, named after the folder's path and rebuilt only when
     its files or the settings changed (ingest --if-stale; unchanged passages keep their vectors)."""
     dest = work / f"cases-{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]}"
-    result = ingest([folder / "corpus"], dest, if_stale=True, batch=True)
+    result = ingest([folder / "corpus"], dest, if_stale=True)
     if result.build is None and not result.up_to_date:
         raise LabelsError(f"nothing in {folder / 'corpus'} could be indexed")
     return dest

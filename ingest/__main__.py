@@ -20,7 +20,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from index.embedder import EmbedderError, configured_model
-from index.store import IndexBusy, IndexUnavailable, Progress, default_index_dir, open_index
+from index.store import EmbedProgress, IndexBusy, IndexUnavailable, Progress, default_index_dir, open_index
 from index.text import TextMatcher
 
 from .formats import PageDone
@@ -28,15 +28,16 @@ from .pipeline import ingest
 
 
 def _terminal_progress() -> Progress:
-    """A progress bar on stderr while new passages are embedded."""
+    """A progress bar on stderr while new passages are embedded: passages, files, rate and ETA."""
     bar = None
 
-    def update(done: int, total: int) -> None:
+    def update(state: EmbedProgress) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc="embedding", unit="passage", file=sys.stderr, disable=total == 0)
-        bar.update(done - bar.n)
-        if done >= total:
+            bar = tqdm(total=state.passages_total, desc="embedding", unit="passage", file=sys.stderr, disable=state.passages_total == 0)
+        bar.set_postfix_str(f"files {state.files_done}/{state.files_total}", refresh=False)
+        bar.update(state.passages_done - bar.n)
+        if state.passages_done >= state.passages_total:
             bar.close()
 
     return update
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return _verify(index_dir)
     try:
         result = ingest(
-            args.paths, index_dir, if_stale=args.if_stale, batch=True,
+            args.paths, index_dir, if_stale=args.if_stale,
             on_file=lambda file: print(file.line(), flush=True), progress=_terminal_progress(), on_page=_ocr_progress(),
         )
     except (IndexBusy, EmbedderError) as exc:
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     if result.damage:
         print(f"the index at {index_dir} was damaged ({result.damage}): rebuilt", file=sys.stderr)
     print(
-        f"index at {index_dir}: {build.chunks} chunks ({build.embedded} embedded, {build.reused} reused); "
+        f"index at {index_dir}: {build.chunks} chunks ({build.embedded} passages embedded as {build.texts_embedded} texts, "
+        f"{build.reused} reused); "
         f"documents {result.changes}",
         file=sys.stderr,
     )

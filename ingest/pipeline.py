@@ -16,7 +16,7 @@ from typing import Callable, Literal, Sequence
 from index.embedder import configured_model, load_embedder
 from index.records import Chunk, Document
 from index.sentences import SPLITTER_VERSION
-from index.store import BuildReport, Progress, build_index, index_lock, inspect_index, read_manifest, splitter_version
+from index.store import SENTENCE_VECTORS, BuildReport, Progress, build_index, index_lock, inspect_index, read_manifest, splitter_version
 from index.text import TextMatcher
 
 from .chunker import ChunkSettings, chunk_document
@@ -67,6 +67,7 @@ def _is_current(manifest: dict | None, sources: dict[str, str], chunking: dict, 
         and manifest.get("chunking") == chunking
         and manifest.get("dictionary_hash") == matcher.dictionary_hash
         and splitter_version(manifest) == SPLITTER_VERSION
+        and manifest.get("sentence_vectors") == SENTENCE_VECTORS
     )
 
 
@@ -115,13 +116,13 @@ def ingest(
     progress: Progress | None = None,
     on_page: Callable[[PageDone], None] | None = None,
     settings: ChunkSettings = ChunkSettings(),
-    batch: bool = False,
 ) -> IngestResult:
     """Make the index at `index_dir` hold exactly the readable files under `paths`.
     `on_file` hears each skipped or refused file as soon as it is known; indexed files are
-    known only once the build succeeded; `on_page` hears each page read by OCR. `batch` embeds in worker processes (the fastest
-    setup `python -m bench` measured; command lines only: workers re-import the main module,
-    which a Streamlit script must not be). Raises IndexBusy or EmbedderError."""
+    known only once the build succeeded; `on_page` hears each page read by OCR. `progress` hears
+    how far embedding the new passages is. Embeds in this process (on every CPU it may use, or
+    the GPU), so the app's uploads embed as fast as the command line. Raises IndexBusy or
+    EmbedderError."""
     with index_lock(index_dir):
         matcher = TextMatcher()
         tagger = Tagger(matcher.normalize)
@@ -160,7 +161,7 @@ def ingest(
         if not documents:
             return IngestResult(files=tuple(results), build=None)
 
-        build = build_index(documents, chunks, load_embedder(batch=batch), matcher, chunking, index_dir, sources, progress)
+        build = build_index(documents, chunks, load_embedder(batch=True), matcher, chunking, index_dir, sources, progress)
         for document in documents:
             count = sum(1 for c in chunks if c.doc == document.doc)
             report(FileResult(document.doc, "indexed", _noted(f"{count} chunks, {describe(document)}", named[document.doc])))

@@ -13,7 +13,8 @@ from index.sentences import sentence_spans
 
 from .i18n import Messages, messages
 
-if TYPE_CHECKING:  # only a type here; reading pages is ingest's job
+if TYPE_CHECKING:  # only types here; embedding and reading pages are index's and ingest's jobs
+    from index.store import EmbedProgress
     from ingest.formats import PageDone
 
 DisplayScript = Literal["original", "simplified", "traditional"]
@@ -103,6 +104,17 @@ def ocr_progress(page: PageDone, t: Messages | None = None) -> str:
     if page.cached:
         return t("ocr_progress_cached", doc=page.doc, page=page.page, pages=page.pages)
     return t("ocr_progress", doc=page.doc, page=page.page, pages=page.pages, seconds=f"{page.seconds:.1f}")
+
+
+def embed_progress(state: EmbedProgress, t: Messages | None = None) -> str:
+    """One line for a progress bar: "Embedding 120/2068 new passages · files 12/383 · about 1 min 40 s left"."""
+    t = t or messages("en")
+    line = t("embedding_progress", done=state.passages_done, total=state.passages_total, files_done=state.files_done, files_total=state.files_total)
+    eta = state.eta_s
+    if eta is not None and state.passages_done < state.passages_total:
+        minutes, seconds = divmod(round(eta), 60)
+        line += " · " + (t("time_left_minutes", minutes=minutes, seconds=seconds) if minutes else t("time_left", seconds=seconds))
+    return line
 
 
 def _bigrams(text: str) -> set[str]:

@@ -50,6 +50,16 @@ class FakeEmbedder:
     def embed(self, texts, kind):
         self.calls += 1
         self.embedded += len(texts)
+        return self._vectors(texts)
+
+    def embed_spans(self, texts, spans, kind="passage"):
+        """Late chunking's shape (one pass per text, a vector per span); a span's vector is
+        its own text's."""
+        self.calls += 1
+        self.embedded += len(texts)
+        return self._vectors(texts), [list(self._vectors([t[s:e] for s, e in sp])) for t, sp in zip(texts, spans)]
+
+    def _vectors(self, texts):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for a, b in zip(text, text[1:] + " "):

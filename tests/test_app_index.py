@@ -65,7 +65,7 @@ def test_an_upload_is_indexed_beside_a_gbk_named_file(library, monkeypatch):
     ]).run()
     next(b for b in app.sidebar.button if b.label == "Add and index").click().run()
     assert not app.exception and not app.sidebar.error
-    indexed = [shown(s.value) for s in app.sidebar.success]  # as the page shows the escaped Markdown
+    indexed = [shown(s.value) for s in app.sidebar.success]  # as a reader sees the escaped lines
     assert any(v.startswith("uploads/養老金融 案例（合成）.txt: ") for v in indexed)
     assert any(v.startswith(f"{GBK_NAME}: ") and "read as GB18030" in v for v in indexed)
     app.chat_input[0].set_value("某銀行為老年客戶提供了什麼線上服務？").run()

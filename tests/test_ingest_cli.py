@@ -118,7 +118,7 @@ def test_reingest_embeds_only_changed_passages_and_follows_the_folder(tmp_path, 
     # embedded: the edited chunk and its edited sentence; the new note's chunk and its two
     # sentences (heading line and text). Nothing of the unchanged PDF or passages again.
     assert embedder.embedded == len(_keys(index) - first_keys) == 5
-    assert "(5 embedded" in err
+    assert "(2 passages embedded as 5 texts" in err
 
 
 def test_a_second_ingest_on_the_same_index_is_refused(tmp_path, capsys, embedder):
@@ -157,3 +157,18 @@ def test_the_lock_holds_across_processes(tmp_path, capsys, embedder):
         holder.kill()
         holder.wait()
     assert run(capsys, folder, "--index", tmp_path / "idx")[0] == 0  # the OS released it
+
+
+def test_if_stale_rebuilds_an_index_whose_sentence_vectors_were_made_another_way(tmp_path, capsys, embedder, monkeypatch):
+    monkeypatch.setattr(pipeline, "configured_model", lambda: embedder.name)
+    folder, index = tmp_path / "corpus", tmp_path / "idx"
+    folder.mkdir()
+    (folder / "a.html").write_bytes(book.html_book())
+    code, _, err = run(capsys, folder, "--index", index)
+    assert code == 0 and "passage" in err and "files 1/1" in err  # the progress bar counts both
+    assert run(capsys, folder, "--index", index, "--if-stale")[1].startswith(f"index at {index} is up to date")
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["sentence_vectors"] == "separate"
+    (index / "manifest.json").write_text(json.dumps({**manifest, "sentence_vectors": "late"}), encoding="utf-8")
+    code, out, _ = run(capsys, folder, "--index", index, "--if-stale")
+    assert code == 0 and "up to date" not in out

@@ -105,6 +105,9 @@ class ExplodingEmbedder:
     def embed(self, texts, kind):
         raise RuntimeError("model crashed mid-build")
 
+    def embed_spans(self, texts, spans, kind="passage"):
+        raise RuntimeError("model crashed mid-build")
+
 
 def test_a_failed_build_leaves_the_previous_index_untouched(synthetic_corpus, tmp_path, fake_embedder, matcher):
     dest = tmp_path / "idx"
@@ -127,7 +130,7 @@ def test_rebuilding_unchanged_text_embeds_nothing(synthetic_corpus, tmp_path, fa
     assert (second.embedded, fake_embedder.embedded) == (0, 0)
     (synthetic_corpus / "case2_synthetic.txt").write_text("案例二\n一段新的文字。", encoding="utf-8")
     third = _build(synthetic_corpus, dest, fake_embedder, matcher)
-    assert 0 < third.embedded == fake_embedder.embedded < first.embedded
+    assert 0 < third.embedded < first.embedded and third.texts_embedded == fake_embedder.embedded
 
 
 def test_hybrid_search_finds_the_passage_from_either_script(synthetic_corpus, tmp_path, fake_embedder, matcher):
@@ -152,3 +155,40 @@ def test_large_sets_get_an_inverted_file_that_agrees_with_exact_search():
     exact = np.argsort(-(vectors @ queries.T), axis=0)[:10].T
     assert np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact)]) >= 0.95
     assert dense_index(vectors[:1000], DenseSettings(flat_limit=1000))[1]["type"] == "flat"
+
+
+def test_progress_counts_passages_and_files_up_to_the_totals(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    from index.store import EmbedProgress
+
+    documents, chunks = _load(synthetic_corpus)
+    events: list[EmbedProgress] = []
+    report = build_index(documents, chunks, fake_embedder, matcher, SETTINGS.to_json(), tmp_path / "idx", {}, progress=events.append, batch_size=2)
+    assert events[0].passages_done == 0 and events[0].eta_s is None
+    last = events[-1]
+    assert (last.passages_done, last.passages_total) == (len({c.text for c in chunks}), len({c.text for c in chunks}))
+    assert (last.files_done, last.files_total) == (2, 2) and last.fraction == 1.0
+    assert [e.passages_done for e in events] == sorted(e.passages_done for e in events)
+    assert report.embedded == last.passages_total and report.texts_embedded == fake_embedder.embedded > last.passages_total
+    events.clear()
+    build_index(documents, chunks, fake_embedder, matcher, SETTINGS.to_json(), tmp_path / "idx", {}, progress=events.append)
+    assert [(e.passages_total, e.files_total) for e in events] == [(0, 0)]  # nothing new to embed
+
+
+def test_progress_line_says_passages_files_and_time_left():
+    from index.store import EmbedProgress
+    from qa.display import embed_progress
+
+    line = embed_progress(EmbedProgress(passages_done=100, passages_total=400, files_done=3, files_total=12, elapsed_s=40.0))
+    assert line == "Embedding 100/400 new passages · files 3/12 · about 2 min 0 s left"
+    assert "left" not in embed_progress(EmbedProgress(400, 400, 12, 12, 160.0))
+
+
+def test_late_chunking_one_pass_per_passage_and_its_vectors_are_reused(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    documents, chunks = _load(synthetic_corpus)
+    build = lambda: build_index(documents, chunks, fake_embedder, matcher, SETTINGS.to_json(), tmp_path / "idx", {}, sentence_vectors="late")
+    first = build()
+    assert first.texts_embedded == first.embedded == fake_embedder.embedded == len({c.text for c in chunks})
+    index = open_index(tmp_path / "idx", fake_embedder.name, matcher)
+    assert index.manifest["sentence_vectors"] == "late" and len(index.sentence_vectors) == index.sentence_offsets[-1]
+    fake_embedder.embedded = 0
+    assert (build().embedded, fake_embedder.embedded) == (0, 0)
