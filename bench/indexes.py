@@ -25,7 +25,7 @@ def index_path(corpus: Path, work: Path) -> Path:
 def corpus_index(corpus: Path, work: Path, log=lambda message: None) -> Path:
     """The current index of `corpus` (built or updated when needed)."""
     dest = index_path(corpus, work)
-    result = ingest([corpus], dest, if_stale=True, batch=True)
+    result = ingest([corpus], dest, if_stale=True)
     if result.build is None and not result.up_to_date:
         raise ValueError(f"nothing in {corpus} could be indexed")
     log(f"index of {corpus}: {dest} ({'up to date' if result.up_to_date else f'built, {result.build.embedded} passages embedded'})")

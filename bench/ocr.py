@@ -146,7 +146,7 @@ def measure_retrieval(drcd: Path, articles: list[Path], work: Path, covers: Call
     out = {"articles": len(articles), "pages": pages, "questions": len(questions)}
     for copy, folder in (("text", text_dir), ("ocr", scan_dir)):
         index = work / f"drcd-{copy}-index"
-        result = ingest([folder], index, batch=True)
+        result = ingest([folder], index)
         if result.build is None and not index.exists():
             raise RuntimeError(f"no index built from {folder}: {[f.line() for f in result.files]}")
         retriever = open_retriever(index)
