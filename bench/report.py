@@ -101,7 +101,7 @@ def _cases(cases: dict) -> list[str]:
 
 
 def _retrieval(results: dict) -> list[str]:
-    quality, speed = results["quality"], results["speed"]
+    quality, speed, machine = results["quality"], results["speed"], results["machine"]
     lines = [
         "## Quality on the dev set (scored by ../shared/eval/score.py, k = 10)",
         "",
