@@ -290,15 +290,6 @@ class EmbedProgress:
     def fraction(self) -> float:
         return self.passages_done / self.passages_total if self.passages_total else 1.0
 
-    def summary(self) -> str:
-        """One line for a progress bar: "Embedding 120/2068 new passages · files 12/383 · about 1 min 40 s left"."""
-        line = f"Embedding {self.passages_done}/{self.passages_total} new passages · files {self.files_done}/{self.files_total}"
-        eta = self.eta_s
-        if eta is not None and self.passages_done < self.passages_total:
-            minutes, seconds = divmod(round(eta), 60)
-            line += f" · about {f'{minutes} min ' if minutes else ''}{seconds} s left"
-        return line
-
 
 Progress = Callable[[EmbedProgress], None]
 

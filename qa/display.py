@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import opencc
 
 from index.records import Chunk
 from index.sentences import sentence_spans
+
+from .i18n import Messages, messages
+
+if TYPE_CHECKING:  # only types here; embedding and reading pages are index's and ingest's jobs
+    from index.store import EmbedProgress
+    from ingest.formats import PageDone
 
 DisplayScript = Literal["original", "simplified", "traditional"]
 DISPLAY_SCRIPTS: tuple[DisplayScript, ...] = ("original", "simplified", "traditional")
@@ -56,36 +62,59 @@ def outline_markdown(text: str) -> str:
     return "\n".join(lines)
 
 
-def tag_label(tag: str) -> str:
-    """"theme:綠色金融" → "綠色金融 (theme)": a tag as people read it."""
+def tag_label(tag: str, t: Messages | None = None) -> str:
+    """"theme:綠色金融" → "綠色金融 (theme)" (or "綠色金融（主題）"): a tag as people read it."""
+    t = t or messages("en")
     kind, _, value = tag.partition(":")
-    return f"{value} ({kind.replace('_', ' ')})" if value else tag
+    kinds = {
+        "institution_type": t("tag_kind_institution_type"), "theme": t("tag_kind_theme"), "scenario": t("tag_kind_scenario"),
+    }
+    return t("tag", value=value, kind=kinds.get(kind, kind)) if value else tag
 
 
-def reference(chunk: Chunk) -> str:
+def reference(chunk: Chunk, t: Messages | None = None) -> str:
     """A full reference: title, case, section, page, file and character offsets, and whether
-    the text was read by OCR."""
+    the text was read by OCR, worded in the interface language of `t` (English by default)."""
+    t = t or messages("en")
     parts = [f"《{chunk.title}》"]
     if chunk.case and chunk.case not in chunk.section:
         parts.append(chunk.case)
     if chunk.section:
         parts.append(chunk.section)
     if chunk.page:
-        parts.append(f"p. {chunk.page}")
-    parts.append(f"{chunk.doc}, characters {chunk.start}–{chunk.end}")
+        parts.append(t("reference_page", page=chunk.page))
+    parts.append(t("reference_span", doc=chunk.doc, start=chunk.start, end=chunk.end))
     if chunk.ocr:
-        parts.append("text read by OCR, low confidence" if chunk.ocr_unsure else "text read by OCR")
+        parts.append(t("reference_ocr_unsure") if chunk.ocr_unsure else t("reference_ocr"))
     return " · ".join(parts)
 
 
-def ocr_notice(chunk: Chunk) -> str | None:
+def ocr_notice(chunk: Chunk, t: Messages | None = None) -> str | None:
     """What a reader must know before quoting a passage read by OCR; None for other text."""
     if not chunk.ocr:
         return None
-    where = f"page {chunk.page} of {chunk.doc}" if chunk.page else chunk.doc
-    if chunk.ocr_unsure:
-        return f"Read by OCR from a scanned page, partly with low confidence: some characters are likely misread. Check {where} before quoting."
-    return f"Read by OCR from a scanned page: a character may be misread. Check {where} before quoting."
+    t = t or messages("en")
+    where = t("ocr_where_page", page=chunk.page, doc=chunk.doc) if chunk.page else chunk.doc
+    return t("ocr_notice_unsure", where=where) if chunk.ocr_unsure else t("ocr_notice", where=where)
+
+
+def ocr_progress(page: PageDone, t: Messages | None = None) -> str:
+    """"OCR scan.pdf: page 3 of 200 (2.4 s)": progress text for one page read by OCR."""
+    t = t or messages("en")
+    if page.cached:
+        return t("ocr_progress_cached", doc=page.doc, page=page.page, pages=page.pages)
+    return t("ocr_progress", doc=page.doc, page=page.page, pages=page.pages, seconds=f"{page.seconds:.1f}")
+
+
+def embed_progress(state: EmbedProgress, t: Messages | None = None) -> str:
+    """One line for a progress bar: "Embedding 120/2068 new passages · files 12/383 · about 1 min 40 s left"."""
+    t = t or messages("en")
+    line = t("embedding_progress", done=state.passages_done, total=state.passages_total, files_done=state.files_done, files_total=state.files_total)
+    eta = state.eta_s
+    if eta is not None and state.passages_done < state.passages_total:
+        minutes, seconds = divmod(round(eta), 60)
+        line += " · " + (t("time_left_minutes", minutes=minutes, seconds=seconds) if minutes else t("time_left", seconds=seconds))
+    return line
 
 
 def _bigrams(text: str) -> set[str]:

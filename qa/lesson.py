@@ -4,7 +4,8 @@ LLM is configured — an outline and discussion questions that cite the passages
 Owns choosing the passages (maximal marginal relevance over the retriever's ranking, at most
 a few per case), the key terms (jieba.analyse through `TextMatcher.key_terms`) and asking the
 chat model with `prompts/lesson_*.md`. Without an LLM, or when it fails, the pack still has
-its passages and terms, and its notice says what is missing. Exporting is `qa.export`'s job.
+its passages and terms, and its notice says what is missing, in the topic's script (wording
+from `qa.language`). Exporting is `qa.export`'s job.
 """
 from __future__ import annotations
 
@@ -16,14 +17,11 @@ from .cases import COMMON_WORDS, body_text
 from .chat import ChatModel, LlmError
 from .display import in_script
 from .filters import Filters
-from .language import ScriptDetector
+from .language import PHRASES, ScriptDetector
 from .limits import Limits
 from .prompts import Prompts
 from .retrieve import Hit, Retriever
 from .verify import keep_known_markers
-
-NEEDS_LLM = "The outline and discussion questions need an LLM (set LLM_BASE_URL and LLM_MODEL, or fill in the LLM settings in the app); the passages and key terms are complete without one."
-
 
 @dataclass(frozen=True)
 class LessonSettings:
@@ -105,10 +103,12 @@ class LessonBuilder:
         chosen = [ranked[i] for i in choose(ranked, vectors, settings)]
         passages = tuple(Hit(rank=n, chunk=h.chunk, score=h.score) for n, h in enumerate(chosen, start=1))
         described = filters.describe() if filters else ""
+        detector = ScriptDetector()
+        phrases = PHRASES[detector.script(topic)]
         if not passages:
-            notice = f"No passages match the filters ({described})." if described else "The index has no passages for this topic."
+            notice = phrases.lesson_filtered_out.format(filters=described) if described else phrases.lesson_no_passages
             return LessonPack(topic, described, (), (), notice=notice)
-        script = ScriptDetector().script("".join(h.chunk.text for h in passages))
+        script = detector.script("".join(h.chunk.text for h in passages))
         terms = tuple(
             in_script(t, "traditional") if script == "hant" else t
             for t in self._retriever.matcher.key_terms(
@@ -116,14 +116,14 @@ class LessonBuilder:
             )
         )
         if self._chat is None:
-            return LessonPack(topic, described, passages, terms, notice=NEEDS_LLM)
+            return LessonPack(topic, described, passages, terms, notice=phrases.lesson_needs_llm)
         try:
             reply = "".join(self._chat.stream(self._prompts.lesson(topic, passages, terms, settings.questions)))
         except LlmError as exc:
-            return LessonPack(topic, described, passages, terms, notice=f"{exc}. The outline and discussion questions are missing; the passages and key terms are complete.")
+            return LessonPack(topic, described, passages, terms, notice=phrases.lesson_llm_failed.format(error=exc))
         plan, cited = keep_known_markers(reply.strip(), len(passages))
         if not plan:
-            notice = "The LLM returned no outline; the passages and key terms are complete."
+            notice = phrases.lesson_no_outline
         else:
-            notice = "" if cited else "The LLM's outline cites none of the passages: check it against them."
+            notice = "" if cited else phrases.lesson_uncited
         return LessonPack(topic, described, passages, terms, plan=plan, model=self._chat.name, notice=notice)

@@ -13,7 +13,8 @@ from qa.cases import CaseLibrary, UnknownCase
 from qa.chat import LlmError
 from qa.export import lesson_docx, lesson_markdown
 from qa.filters import FilterError, Filters
-from qa.lesson import NEEDS_LLM, LessonBuilder, LessonSettings
+from qa.language import PHRASES
+from qa.lesson import LessonBuilder, LessonSettings
 from qa.retrieve import Retriever
 
 from .conftest import FakeEmbedder, shown
@@ -181,7 +182,7 @@ TOPIC = "小微企業線上信貸"
 
 def test_lesson_pack_without_llm_has_diverse_cited_passages_and_terms(retriever):
     pack = LessonBuilder(retriever, settings=LessonSettings(passages=4, per_case=1)).build(TOPIC)
-    assert pack.notice == NEEDS_LLM and not pack.plan
+    assert pack.notice == PHRASES["hant"].lesson_needs_llm and not pack.plan
     cases = [h.chunk.case for h in pack.passages]
     assert len(pack.passages) == 4 and len(set(cases)) == len(cases)  # at most one per case
     assert all(h.chunk.section != h.chunk.case for h in pack.passages)  # no bare title blocks
@@ -203,16 +204,21 @@ def test_lesson_pack_survives_a_failing_llm(retriever):
     assert pack.passages and pack.terms and not pack.plan and "connection refused" in pack.notice
 
 
+def test_lesson_notices_follow_the_topics_script(retriever):
+    for topic, script in (("小微企业线上信贷", "hans"), ("online lending to small businesses", "en")):
+        assert LessonBuilder(retriever, settings=LessonSettings(passages=2)).build(topic).notice == PHRASES[script].lesson_needs_llm
+
+
 def test_lesson_pack_with_filters_matching_nothing_is_empty_and_says_why(retriever):
     pack = LessonBuilder(retriever).build(TOPIC, Filters.parse(["scenario=信創開發"]))
-    assert not pack.passages and pack.notice == "No passages match the filters (scenario=信創開發)."
+    assert not pack.passages and pack.notice == "沒有段落符合篩選條件（scenario=信創開發）。"
 
 
 def test_lesson_exports_open_and_quote_verbatim(retriever):
     chat = FakeChat("## Outline\n- 線上信貸 [1]\n## Discussion questions\n- 為什麼？[1]")
     pack = LessonBuilder(retriever, chat, LessonSettings(passages=3)).build(TOPIC, Filters.parse(["theme=普惠金融"]))
     markdown = shown(lesson_markdown(pack, "2026-11-27 10:00"))  # as a Markdown viewer shows it
-    assert f"教學資料包：{TOPIC}" in markdown and "Filters: theme=普惠金融" in markdown
+    assert f"Lesson pack: {TOPIC}" in markdown and "Filters: theme=普惠金融" in markdown
     assert "## Key terms" in markdown and "- 線上信貸 [1]" in markdown
     first = pack.passages[0].chunk
     assert "> " + first.text.splitlines()[0] in markdown and f"characters {first.start}–{first.end}" in markdown

@@ -1,12 +1,17 @@
 """The Streamlit app through AppTest, with the real bundled model (slow): ask, open a citation,
 filter, switch script, upload good and bad files, export, a broken LLM URL, similar cases and
 a comparison, a lesson pack."""
+import re
 import shutil
+from dataclasses import asdict
 import subprocess
 import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from qa.i18n import messages
+from qa.language import PHRASES
 
 from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL, shown
 from .synthetic_book import text_casebook
@@ -147,7 +152,7 @@ def test_lesson_pack_without_llm_exports_markdown_and_word(app):
     next(t for t in app.text_input if t.label == "Lesson topic").set_value("小微企業線上信貸").run()
     next(b for b in app.button if b.label == "Build lesson pack").click().run()
     assert not app.exception
-    assert any("need an LLM" in i.value for i in app.info)
+    assert any("需要大型語言模型" in i.value for i in app.info)  # the topic's script, like answers
     labels = [b.label for b in app.get("download_button")]
     assert "Download lesson (Markdown)" in labels and "Download lesson (Word)" in labels
     assert any(c.value.startswith("\\[1\\]") or c.value.startswith("[1]") for c in app.caption)
@@ -169,6 +174,80 @@ def test_missing_index_is_a_clear_error(tmp_path, monkeypatch):
     assert "no index at" in app.error[0].value
 
 
+# ---- the interface language (issue 16)
+
+def started(library, monkeypatch, locale):
+    """The app as a browser with `locale` (navigator.language) first opens it."""
+    monkeypatch.setenv("INDEX_DIR", str(library / "index"))
+    monkeypatch.setenv("CORPUS_DIR", str(library / "corpus"))
+    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(REPO)
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+    app.context["locale"] = locale
+    app.run()
+    assert not app.exception
+    return app
+
+
+def _strings(message, visible=("label", "body", "placeholder", "help", "options", "content")):
+    for field, value in message.ListFields():
+        if field.type == field.TYPE_MESSAGE:
+            for item in value if field.is_repeated else [value]:
+                yield from _strings(item)
+        elif field.type == field.TYPE_STRING and field.name in visible:
+            yield from value if field.is_repeated else [value]
+
+
+def page_text(node) -> list[str]:
+    """Every string the page shows: labels, bodies, placeholders, help, options, tab names."""
+    found = list(_strings(node.proto)) if getattr(node, "proto", None) is not None else []
+    for child in getattr(node, "children", {}).values():
+        found += page_text(child)
+    return found
+
+
+def latin_words(*texts: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z]{2,}", " ".join(texts)))
+
+
+@pytest.mark.parametrize(("locale", "language"), [("zh-TW", "zh-Hant"), ("zh-CN", "zh-Hans")])
+def test_chinese_interface_shows_no_english_fallback(library, monkeypatch, locale, language):
+    """Start page, an answer with its source open, a case with similar cases and a comparison,
+    and a lesson pack: every Latin word on the page is one the catalog's Chinese text itself
+    uses (PDF, Word, API …) or comes from the indexed documents and the index's settings."""
+    t = messages(language)
+    app = started(library, monkeypatch, locale)
+    assert app.title[0].value == t("title") and [tab.label for tab in app.tabs] == [t("tab_ask"), t("tab_cases"), t("tab_lesson")]
+    next(b for b in app.button if b.key == "example-question").click().run()
+    assert app.radio(key="source-0").label == t("sources")
+    app.selectbox[0].set_value(CASE1).run()
+    next(ti for ti in app.text_input if ti.label == t("lesson_topic")).set_value("小微企業線上信貸").run()
+    next(b for b in app.button if b.label == t("build_lesson")).click().run()
+    assert not app.exception and app.get("download_button")
+    corpus = library / "corpus"
+    data = [p.read_text(encoding="utf-8") + str(p.relative_to(corpus)) for p in corpus.rglob("*.txt")]
+    allowed = latin_words(
+        *t.texts.values(), *data, (library / "index" / "manifest.json").read_text(encoding="utf-8"), str(corpus),
+        "https://api.deepseek.com/v1 deepseek-chat",  # technical examples in the LLM fields, typed as shown
+    )
+    allowed |= latin_words(messages("en")("language_name"))  # the selector names each language in itself
+    allowed |= latin_words(*(text for script in ("hant", "hans") for text in map(str, asdict(PHRASES[script]).values())))  # answers' own Chinese wording
+    shown = [re.sub(r":orange-background\[", "", s) for s in page_text(app._tree)]  # the highlight's markup
+    stray = {word: [s for s in shown if word in s][:2] for word in latin_words(*shown) - allowed}
+    assert not stray, f"English on the {language} page: {stray}"
+
+
+def test_language_follows_the_browser_then_the_sidebar_choice(library, monkeypatch):
+    app = started(library, monkeypatch, "en-GB")
+    assert app.title[0].value == messages("en")("title")
+    app.button_group(key="language").set_value("zh-Hant").run()
+    assert app.title[0].value == messages("zh-Hant")("title")
+    assert app.sidebar.header[0].value == messages("zh-Hant")("index_header")
+    next(b for b in app.button if b.key == "example-question").click().run()  # the choice lasts the session
+    assert app.title[0].value == messages("zh-Hant")("title")
+    assert [b.label for b in app.sidebar.get("download_button")] == [messages("zh-Hant")("export_markdown"), messages("zh-Hant")("export_word")]
+    assert started(library, monkeypatch, "zh-SG").title[0].value == messages("zh-Hans")("title")
 def test_blank_questions_are_refused_and_long_ones_capped_by_the_chat_box(app):
     """Issue 19: a blank or punctuation-only question gets a message and is never answered; the
     chat box itself caps a question at the limit (Streamlit cuts a longer value to max_chars)."""

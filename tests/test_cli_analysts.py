@@ -77,7 +77,7 @@ def test_compare_cites_one_verbatim_passage_per_cell(index):
 def test_lesson_is_written_as_markdown_and_word(index, tmp_path):
     markdown = run("-m", "qa", "lesson", "小微企業線上信貸", "--out", str(tmp_path / "lesson.md"), "--index", str(index))
     assert markdown.returncode == 0, markdown.stderr
-    assert "need an LLM" in markdown.stderr and "passages" in markdown.stdout
+    assert "需要大型語言模型" in markdown.stderr and "passages" in markdown.stdout
     text = shown((tmp_path / "lesson.md").read_text(encoding="utf-8"))  # as a Markdown viewer shows it
     assert "## Key terms" in text and "## Key passages" in text and "[1] 《casebook_synthetic》" in text
     word = run("-m", "qa", "lesson", "小微企業線上信貸", "--out", str(tmp_path / "lesson.docx"), "--index", str(index), "--filter", "case=案例三")

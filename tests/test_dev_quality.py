@@ -100,6 +100,20 @@ def test_follow_up_carries_the_topic_offline(index_dir):
     assert answer.found and "負責制定技術標準" in answer.text
 
 
+def test_start_page_examples_are_answered_from_the_default_corpus(index_dir, tmp_path):
+    """Each interface language's three examples (qa/messages.toml) gets a cited answer in the
+    question's script, through `qa ask` on the default corpus."""
+    from qa.i18n import LANGUAGES, messages
+
+    examples = [messages(language)(key) for language in LANGUAGES for key in ("example_question", "example_lesson", "example_cases")]
+    batch = tmp_path / "examples.jsonl"
+    batch.write_text("".join(json.dumps({"question": q}, ensure_ascii=False) + "\n" for q in examples), encoding="utf-8")
+    answers = [json.loads(line) for line in ask(index_dir, batch).splitlines()]
+    assert [a["question"] for a in answers] == examples
+    unanswered = [a["question"] for a in answers if not (a["found"] and a["citations"])]
+    assert not unanswered, f"start-page examples the default corpus does not answer: {unanswered}"
+
+
 def test_english_claims_about_chinese_sources(index_dir):
     """20 English sentences, each translating one sentence of the default corpus
     (tests/data/english_claims.jsonl), checked as an LLM's answer would be against the top

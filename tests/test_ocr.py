@@ -14,7 +14,8 @@ from bench.pages import Layout, image_pdf, paginate, png, render
 from index.records import Document, OcrNotes
 from ingest import errors
 from ingest.chunker import ChunkSettings, chunk_document
-from ingest.formats import Limits, Ocr, OcrSettings, describe, ocr_progress, read_document
+from ingest.formats import Limits, Ocr, OcrSettings, describe, read_document
+from qa.display import ocr_progress
 from ingest.formats.ocr import OcrLine, assemble, reading_order, simplified_pages
 from ingest.pipeline import ocr_cache_dir
 

@@ -176,10 +176,11 @@ def test_progress_counts_passages_and_files_up_to_the_totals(synthetic_corpus, t
 
 def test_progress_line_says_passages_files_and_time_left():
     from index.store import EmbedProgress
+    from qa.display import embed_progress
 
-    line = EmbedProgress(passages_done=100, passages_total=400, files_done=3, files_total=12, elapsed_s=40.0).summary()
+    line = embed_progress(EmbedProgress(passages_done=100, passages_total=400, files_done=3, files_total=12, elapsed_s=40.0))
     assert line == "Embedding 100/400 new passages · files 3/12 · about 2 min 0 s left"
-    assert "left" not in EmbedProgress(400, 400, 12, 12, 160.0).summary()
+    assert "left" not in embed_progress(EmbedProgress(400, 400, 12, 12, 160.0))
 
 
 def test_late_chunking_one_pass_per_passage_and_its_vectors_are_reused(synthetic_corpus, tmp_path, fake_embedder, matcher):

@@ -18,7 +18,7 @@ from . import docx, epub, html, image, pdf, plain
 from .extracted import Extracted, Limits
 from .ocr import Ocr, OcrSettings, PageDone
 
-__all__ = ["Extracted", "Limits", "Ocr", "OcrSettings", "PageDone", "SUFFIXES", "read_document", "describe", "ocr_progress"]
+__all__ = ["Extracted", "Limits", "Ocr", "OcrSettings", "PageDone", "SUFFIXES", "read_document", "describe"]
 
 SUFFIXES = {
     ".txt": "text", ".md": "text", ".markdown": "text",
@@ -141,9 +141,3 @@ def describe(document: Document) -> str:
     if document.format == "html":
         return f"html, {document.encoding}"
     return document.format
-
-
-def ocr_progress(page: PageDone) -> str:
-    """"OCR scan.pdf: page 3 of 200 (2.4 s)": the app's progress text for one page read."""
-    took = "from the OCR cache" if page.cached else f"{page.seconds:.1f} s"
-    return f"OCR {page.doc}: page {page.page} of {page.pages} ({took})"

@@ -1,5 +1,6 @@
 """The app as a user meets it: `make run` on a free port, headless Debian chromium, a question,
-an answer with its cited passage. Saves a screenshot under var/screenshots/. (`make test-browser`)"""
+an answer with its cited passage, in each interface language (the browser's language picks it).
+Saves screenshots, wide and narrow, under var/screenshots/. (`make test-browser`)"""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.i18n import messages
+
 from ..conftest import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -20,6 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 SCREENSHOTS = REPO / "var" / "screenshots"
+DEFAULT_CORPUS = "".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "corpus").glob("*.txt")))
 
 
 def _free_port() -> int:
@@ -73,35 +77,48 @@ def browser():
         launched.close()
 
 
+def _reference_pattern(language: str) -> str:
+    """The open source's reference line: "[1] 《title》 · section · " then the catalog's span."""
+    span = re.escape(messages(language)("reference_span"))
+    for name, pattern in (("doc", ".+"), ("start", r"\d+"), ("end", r"\d+")):
+        span = span.replace(re.escape("{%s}" % name), pattern)
+    return r"\[1\] 《[^》]+》 · .+ · " + span
+
+
 @pytest.mark.parametrize("width", [1280, 420])
-def test_question_gets_a_cited_passage(app_url, browser, width):
-    page = browser.new_page(viewport={"width": width, "height": 900})
+@pytest.mark.parametrize(("locale", "language"), [("zh-TW", "zh-Hant"), ("zh-CN", "zh-Hans"), ("en-US", "en")])
+def test_question_gets_a_cited_passage(app_url, browser, locale, language, width):
+    t = messages(language)
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+    page = context.new_page()
     page.goto(app_url)
     page.wait_for_selector("textarea", timeout=120_000)
-    page.fill("textarea", "數字金融如何推動綠色消費？")
-    page.keyboard.press("Enter")
-    page.get_by_text("Copy the quotation").wait_for(timeout=120_000)
-    answer = page.locator("[data-testid='stChatMessage']").last
+    page.get_by_role("heading", name=t("title")).wait_for(timeout=60_000)  # the browser's language
+    page.get_by_role("button", name=t("example_lesson")).click()  # a start-page example
+    page.get_by_text(t("copy_hint")).wait_for(timeout=120_000)
+    answer = page.locator("[data-testid='stChatMessage']").filter(has_text=t("copy_hint")).last  # not a stale one
     text = answer.inner_text()
     assert re.search(r"[^\n]\[1\]", text)  # the answer cites source 1 …
-    assert re.search(r"\[1\] 《[^》]+》 · .+ · .+, characters \d+–\d+", text)  # … whose reference is open
-    assert answer.get_by_text("推動了綠色消費的普及").count() >= 1  # … with its passage
+    assert re.search(_reference_pattern(language), text)  # … whose reference is open
+    quoted = answer.locator("[data-testid='stCode'] code").last.inner_text().split("\n—— ")[0]  # the copy box
+    assert len(quoted) > 20 and quoted in DEFAULT_CORPUS  # … with its passage, verbatim
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"answer-{width}px.png"), full_page=True)
-    page.close()
+    page.screenshot(path=str(SCREENSHOTS / f"answer-{language}-{width}px.png"), full_page=True)
+    context.close()
 
 
 def test_cases_tab_on_the_default_corpus_takes_the_document_as_its_case(app_url, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(app_url)
     page.wait_for_selector("textarea", timeout=120_000)
-    page.get_by_role("tab", name="Cases").click()
-    page.get_by_text("each document is one case").wait_for(timeout=60_000)
-    page.get_by_role("tab", name="Lesson").click()
-    page.get_by_label("Lesson topic").fill("綠色消費")
-    page.get_by_label("Lesson topic").press("Enter")
-    page.get_by_role("button", name="Build lesson pack").click()
-    page.get_by_text("Download lesson (Word)").wait_for(timeout=120_000)
+    t = messages("en")  # headless chromium's own language
+    page.get_by_role("tab", name=t("tab_cases")).click()
+    page.get_by_text(t("cases_document")).wait_for(timeout=60_000)
+    page.get_by_role("tab", name=t("tab_lesson")).click()
+    page.get_by_label(t("lesson_topic")).fill("綠色消費")
+    page.get_by_label(t("lesson_topic")).press("Enter")
+    page.get_by_role("button", name=t("build_lesson")).click()
+    page.get_by_text(t("download_lesson_word")).wait_for(timeout=120_000)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "lesson-default-corpus.png"), full_page=True)
     page.close()
