@@ -114,7 +114,7 @@ def test_synthetic_index_is_cached_opens_and_answers(synthetic_corpus, tmp_path,
 @pytest.mark.skipif(not SCORE_PY.exists(), reason="the shared dev set is not beside this checkout")
 def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--json", "--parts", "retrieval", "--sizes", "100", "--repeats", "1", "--ingest-repeats", "1", "--load-sessions", "2",
+        [sys.executable, "-m", "bench", "--json", "--parts", "retrieval,ocr", "--sizes", "100", "--repeats", "1", "--ingest-repeats", "1", "--load-sessions", "2",
          "--limits-repeats", "1", "--api-users", "3", "--api-seconds", "2", "--ingest-configs", "shipped,st-late", "--drcd-files", "2",
          "--work", str(tmp_path / "work"), "--report", str(tmp_path / "report.md")],
         cwd=REPO, capture_output=True, text=True, timeout=850,  # under pytest's 900 s; minutes under heavy load

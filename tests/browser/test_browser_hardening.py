@@ -11,6 +11,8 @@ import subprocess
 
 import pytest
 
+from index.sentences import sentence_spans
+
 from ..conftest import REPO
 from ..stub_llm import stub_llm
 from .test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _wait_healthy
@@ -18,22 +20,28 @@ from .test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _wait_healthy
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 QUESTION = "數字金融如何推動綠色消費？"
-SUPPORTED = "數字錢包、移動支付等工具的應用,推動了綠色消費的普及[1]。"
 BEACON = "127.0.0.1:9"
 PLANTED = f"![x](http://{BEACON}/x) [click](http://{BEACON}/c) <img src=http://{BEACON}/i> http://{BEACON}/a"
 OPERATOR_KEY = "sk-operator-secret-0003"
 
 
+def supported(messages) -> str:
+    """A sentence the first source really holds (whichever passage ranks first), cited [1]."""
+    source = re.search(r'<source n="1"[^>]*>\n(.*?)\n</source>', messages[-1]["content"], flags=re.S).group(1)
+    start, end = sentence_spans(source)[0]
+    return f"{source[start:end]}[1]"
+
+
 def planting(messages):
     if "Standalone question:" in messages[-1]["content"]:
         return f"{PLANTED} 綠色消費？"
-    return f"{SUPPORTED}{PLANTED} 這句話在來源裡找不到任何支持的內容[1]。"
+    return f"{supported(messages)}{PLANTED} 這句話在來源裡找不到任何支持的內容[1]。"
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     """The operator's LLM (in the environment, with its key), a visitor's LLM, and `make run`."""
-    with stub_llm(lambda messages: SUPPORTED) as operator, stub_llm(planting) as visitor:
+    with stub_llm(supported) as operator, stub_llm(planting) as visitor:
         port = _free_port()
         log = tmp_path_factory.mktemp("run") / "make-run.log"
         env = {**os.environ, "INDEX_DIR": str(tmp_path_factory.mktemp("index") / "index"),
