@@ -20,6 +20,7 @@ from .test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _wait_healthy
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 QUESTION = "數字金融如何推動綠色消費？"
+FOLLOW_UP = "它还推动了什么？"
 BEACON = "127.0.0.1:9"
 PLANTED = f"![x](http://{BEACON}/x) [click](http://{BEACON}/c) <img src=http://{BEACON}/i> http://{BEACON}/a"
 OPERATOR_KEY = "sk-operator-secret-0003"
@@ -33,8 +34,9 @@ def supported(messages) -> str:
 
 
 def planting(messages):
-    if "Standalone question:" in messages[-1]["content"]:
-        return f"{PLANTED} 綠色消費？"
+    prompt = messages[-1]["content"]
+    if "Standalone question:" in prompt:  # only the follow-up's rewrite is planted; a repeated question stays as asked
+        return f"{PLANTED} 綠色消費？" if FOLLOW_UP in prompt else QUESTION
     return f"{supported(messages)}{PLANTED} 這句話在來源裡找不到任何支持的內容[1]。"
 
 
@@ -90,11 +92,11 @@ def test_a_visitors_llm_gets_no_operator_key_and_planted_links_stay_text(servers
         page.get_by_label("Base URL").press("Enter")
         page.get_by_text("Answers: LLM · m").wait_for(timeout=60_000)
         ask(page, QUESTION, answers=2)
-        ask(page, "它还推动了什么？", answers=3)  # the model's rewrite is shown as "searched as"
+        ask(page, FOLLOW_UP, answers=3)  # the model's rewrite is shown as "searched as"
         assert visitor.authorizations and not any(OPERATOR_KEY in header for header in visitor.authorizations)
 
         body = page.locator("body").inner_text()
-        assert "[click]" in body and "searched as" in body and "Not supported by its cited source" in body
+        assert "[click]" in body and "searched as" in body and "Not supported by its cited source" in body, body[:5000]
         bad = page.locator(f"a[href*='{BEACON}'], img[src*='{BEACON}']")
         assert bad.count() == 0, [bad.nth(i).evaluate("e => e.parentElement.parentElement.outerHTML.slice(0, 600)") for i in range(min(bad.count(), 4))]
         assert not [r for r in requested if BEACON in r]
