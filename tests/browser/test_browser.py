@@ -3,6 +3,7 @@ an answer with its cited passage, in each interface language (the browser's lang
 Saves screenshots, wide and narrow, under var/screenshots/. (`make test-browser`)"""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -46,13 +47,11 @@ def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout_s: floa
     raise AssertionError(f"the app did not come up in {timeout_s} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    port = _free_port()
-    log = tmp_path_factory.mktemp("run") / "make-run.log"
-    env = {**os.environ, "INDEX_DIR": str(tmp_path_factory.mktemp("index") / "index")}
+@contextlib.contextmanager
+def serving(command: list[str], port: int, env: dict, log):
+    """The app served by `command` on `port` until the block ends (its whole process group stopped)."""
     with open(log, "w") as out:
-        server = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, server, log)
@@ -63,6 +62,15 @@ def app_url(tmp_path_factory):
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("run") / "make-run.log"
+    env = {**os.environ, "INDEX_DIR": str(tmp_path_factory.mktemp("index") / "index")}
+    with serving(["make", "run", f"PORT={port}"], port, env, log) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

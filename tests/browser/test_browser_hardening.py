@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 
 import pytest
 
 from index.sentences import sentence_spans
 
-from ..conftest import REPO
 from ..stub_llm import stub_llm
-from .test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _wait_healthy
+from .test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -48,18 +45,8 @@ def servers(tmp_path_factory):
         log = tmp_path_factory.mktemp("run") / "make-run.log"
         env = {**os.environ, "INDEX_DIR": str(tmp_path_factory.mktemp("index") / "index"),
                "LLM_BASE_URL": operator.base_url, "LLM_MODEL": "m", "LLM_API_KEY": OPERATOR_KEY}
-        with open(log, "w") as out:
-            server = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, server, log)
+        with serving(["make", "run", f"PORT={port}"], port, env, log) as url:
             yield url, operator, visitor
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
 
 
 def ask(page, question: str, answers: int) -> None:

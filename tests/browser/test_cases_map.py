@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 
@@ -13,7 +12,7 @@ import pytest
 
 from ..conftest import REPO
 from ..synthetic_book import text_casebook
-from .test_browser import SCREENSHOTS, _free_port, _wait_healthy, browser  # noqa: F401 (browser is a fixture)
+from .test_browser import SCREENSHOTS, _free_port, browser, serving  # noqa: F401 (browser is a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,18 +30,8 @@ def cases_app(tmp_path_factory):
     env = {**os.environ, "INDEX_DIR": str(root / "index"), "CORPUS_DIR": str(corpus)}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.address", "127.0.0.1", "--server.port", str(port)]
-    with open(log, "w") as out:
-        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, server, log)
+    with serving(command, port, env, log) as url:
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 def test_a_case_is_chosen_on_the_map_and_compared_with_exports(cases_app, browser):  # noqa: F811
