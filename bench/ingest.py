@@ -59,6 +59,7 @@ CONFIGS = {
         IngestConfig("st-int8", "st", SENTENCE_VECTORS, quantize=True),
         IngestConfig("st-late", "st", "late"),
         IngestConfig("st-late-int8", "st", "late", quantize=True),
+        IngestConfig("st-int8-pooled", "st", "pooled", quantize=True),
         IngestConfig("baseline-c-2-processes", "c", "separate", processes=2),
     )
 }

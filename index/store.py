@@ -232,11 +232,12 @@ def inspect_index(path: Path) -> tuple[dict | None, IndexDamaged | None]:
     return hold.manifest, None
 
 
-def _previous_vectors(path: Path, model: str) -> dict[str, np.ndarray]:
-    """Embeddings by key from the newest version at `path` whose files can be trusted (their
-    checksums match its manifest): a damaged index still gives what is intact of it."""
+def _previous_vectors(path: Path, model: str, engine: str) -> dict[str, np.ndarray]:
+    """Embeddings by key from the newest version at `path` made by the same model on the same
+    engine (int8 and float32 vectors are never mixed in one index) whose files can be trusted
+    (their checksums match its manifest): a damaged index still gives what is intact of it."""
     for folder, manifest in commit.trusted_versions(path):
-        if manifest.get("embedding_model") != model:
+        if manifest.get("embedding_model") != model or manifest.get("embedding_engine") != engine:
             continue
         intact = set()
         for name in (_VECTOR_KEYS, _VECTORS, _SENTENCE_VECTORS):
@@ -263,9 +264,10 @@ def _previous_vectors(path: Path, model: str) -> dict[str, np.ndarray]:
 # over each sentence's span, from the passage's one forward pass: a sixth of the texts and about
 # half the model's work, but on DRCD dev it lost 0.03 MRR@10, 0.02 cited evidence and 0.03
 # answers holding the answer (`python -m bench`, configuration st-late), so it is not shipped.
-SentenceVectors = Literal["late", "separate"]
+SentenceVectors = Literal["late", "separate", "pooled"]
 SENTENCE_VECTORS = "separate"
-_LATE = "late chunking v1"  # in the keys of late sentence vectors: they depend on their passage
+_LATE = "late chunking v1"
+_POOLED = "pooled v1"  # in the keys of passage vectors pooled from their sentences  # in the keys of late sentence vectors: they depend on their passage
 
 
 @dataclass(frozen=True)
@@ -292,6 +294,10 @@ class EmbedProgress:
 
 
 Progress = Callable[[EmbedProgress], None]
+
+
+def _title_piece(text: str, spans: list[tuple[int, int]]) -> str:
+    return text[: spans[0][0]].strip() if spans else text.strip()
 
 
 def _sentence_key(model: str, mode: SentenceVectors, text: str, span: tuple[int, int]) -> str:
@@ -328,6 +334,13 @@ def _embed_missing(
                         cache[key] = found
                     else:  # the passage was cut at the model's length before this sentence
                         alone[key] = text[span[0] : span[1]]
+        elif mode == "pooled":
+            for row in rows:
+                text, spans = layouts[row]
+                alone.update({k: text[s:e] for k, (s, e) in zip(keys[row][1], spans, strict=True) if k not in cache})
+                title = _title_piece(text, spans)
+                if title and _key(embedder.name, title) not in cache:
+                    alone[_key(embedder.name, title)] = title
         else:
             vectors = embedder.embed([layouts[r][0] for r in rows], "passage")
             texts_embedded += len(rows)
@@ -339,6 +352,14 @@ def _embed_missing(
             for key, vector in zip(alone, embedder.embed(list(alone.values()), "passage")):
                 cache[key] = vector
             texts_embedded += len(alone)
+        if mode == "pooled":
+            for row in rows:
+                text, spans = layouts[row]
+                title = _title_piece(text, spans)
+                parts = [(cache[_key(embedder.name, title)], len(title))] if title else []
+                parts += [(cache[k], e - s) for k, (s, e) in zip(keys[row][1], spans, strict=True)]
+                pooled = sum(vector * weight for vector, weight in parts)
+                cache[keys[row][0]] = (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
         finished = begin + len(rows)
         files = int(np.searchsorted(done_files, finished - 1, side="right"))
         progress(EmbedProgress(finished, len(todo), files, len(last_of_file), time.perf_counter() - started))
@@ -369,10 +390,11 @@ def build_index(
     layouts = [passage_layout(c, matcher) for c in chunks]
     sentence_offsets = np.cumsum([0] + [len(spans) for _, spans in layouts])
     keys = [
-        (_key(embedder.name, text), [_sentence_key(embedder.name, sentence_vectors, text, span) for span in spans])
+        (_key(embedder.name, f"{_POOLED}\x1f{text}" if sentence_vectors == "pooled" else text),
+         [_sentence_key(embedder.name, sentence_vectors, text, span) for span in spans])
         for text, spans in layouts
     ]
-    cache = _previous_vectors(dest, embedder.name)
+    cache = _previous_vectors(dest, embedder.name, embedder.engine)
     embedded, texts_embedded = _embed_missing(
         layouts, [c.doc for c in chunks], keys, cache, embedder, sentence_vectors, progress or (lambda _: None), batch_size
     )
@@ -414,6 +436,7 @@ def _write(path, documents, chunks, vectors, sentence_offsets, keys, embedder, m
     return {
         "format": FORMAT,
         "embedding_model": embedder.name,
+        "embedding_engine": embedder.engine,
         "dimension": int(vectors.shape[1]),
         "normalized": True,
         "metric": "inner_product",

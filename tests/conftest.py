@@ -42,6 +42,7 @@ class FakeEmbedder:
 
     name = "fake-bigram"
     dim = 64
+    engine = "bigram hashing"
 
     def __init__(self):
         self.calls = 0

@@ -101,6 +101,7 @@ def test_opening_a_missing_index_says_how_to_build_one(tmp_path, matcher):
 class ExplodingEmbedder:
     name = "fake-bigram"
     dim = 64
+    engine = "bigram hashing"
 
     def embed(self, texts, kind):
         raise RuntimeError("model crashed mid-build")
@@ -131,6 +132,17 @@ def test_rebuilding_unchanged_text_embeds_nothing(synthetic_corpus, tmp_path, fa
     (synthetic_corpus / "case2_synthetic.txt").write_text("案例二\n一段新的文字。", encoding="utf-8")
     third = _build(synthetic_corpus, dest, fake_embedder, matcher)
     assert 0 < third.embedded < first.embedded and third.texts_embedded == fake_embedder.embedded
+
+
+def test_vectors_of_another_engine_are_never_reused(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    """The same model run another way (int8 instead of float32) gives other vectors: an index is
+    re-embedded whole rather than mixing the two, and its manifest says which engine made it."""
+    dest = tmp_path / "idx"
+    first = _build(synthetic_corpus, dest, fake_embedder, matcher)
+    fake_embedder.engine, fake_embedder.embedded = "bigram hashing, int8", 0
+    second = _build(synthetic_corpus, dest, fake_embedder, matcher)
+    assert (second.embedded, second.reused, fake_embedder.embedded) == (first.embedded, 0, first.texts_embedded)
+    assert json.loads((dest / "manifest.json").read_text(encoding="utf-8"))["embedding_engine"] == "bigram hashing, int8"
 
 
 def test_hybrid_search_finds_the_passage_from_either_script(synthetic_corpus, tmp_path, fake_embedder, matcher):
