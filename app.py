@@ -26,7 +26,7 @@ from qa.assistant import Assistant, AssistantSettings
 from qa.case_export import Table, comparison_table, similar_table, table_csv, table_xlsx
 from qa.case_views import MAP_SELECTION, case_map, similarity_heatmap, theme_type_counts
 from qa.cases import CaseLibrary
-from qa.chat import LlmError, LlmSettings
+from qa.chat import LlmError, LlmSettings, visitors_choose_llm
 from qa.display import DISPLAY_SCRIPTS, embed_progress, escape_markdown, in_script, ocr_notice, ocr_progress, outline_markdown, reference, supporting_span, tag_label
 from qa.export import ExportError, conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
@@ -188,8 +188,16 @@ def word_button(container, label: str, build, file_name: str, **options) -> None
 
 
 def chat_model(base_url: str, model: str, typed_key: str):
-    """The LLM for this session, or None for offline answers. Kept in the session only."""
-    settings = LlmSettings.for_visitor(base_url, model, typed_key)
+    """The LLM a visitor chose for this session, or None for offline answers. Kept in the session only."""
+    return _chat(LlmSettings.for_visitor(base_url, model, typed_key))
+
+
+def operator_chat_model():
+    """The operator's LLM (LLM_* in the environment), or None: what visitors get when they may not choose."""
+    return _chat(LlmSettings.from_env())
+
+
+def _chat(settings: LlmSettings | None):
     if settings is None:
         return None
     from qa.llm import OpenAIChat  # LangChain loads only when an LLM is configured
@@ -264,13 +272,16 @@ with st.sidebar:
         described = t("list_separator").join(t("filter_item", kind=kinds[key], value=value) for key, value in filters.items())
         st.warning(t("filters_match_nothing", filters=escape_markdown(described)))
 
-    with st.expander(t("llm_header")):
-        st.caption(t("llm_hint"))
-        base_url = st.text_input(t("llm_base_url"), value=os.environ.get("LLM_BASE_URL", ""), placeholder="https://api.deepseek.com/v1")
-        model = st.text_input(t("llm_model"), value=os.environ.get("LLM_MODEL", ""), placeholder="deepseek-chat")
-        typed_key = st.text_input(t("llm_api_key"), type="password", help=t("llm_api_key_help"))
     try:
-        chat = chat_model(base_url, model, typed_key)
+        if visitors_choose_llm(os.environ, st.get_option("server.address")):
+            with st.expander(t("llm_header")):
+                st.caption(t("llm_hint"))
+                base_url = st.text_input(t("llm_base_url"), value=os.environ.get("LLM_BASE_URL", ""), placeholder="https://api.deepseek.com/v1")
+                model = st.text_input(t("llm_model"), value=os.environ.get("LLM_MODEL", ""), placeholder="deepseek-chat")
+                typed_key = st.text_input(t("llm_api_key"), type="password", help=t("llm_api_key_help"))
+            chat = chat_model(base_url, model, typed_key)
+        else:
+            chat = operator_chat_model()
     except LlmError as exc:
         st.error(escape_markdown(str(exc)))
         chat = None

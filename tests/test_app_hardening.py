@@ -1,5 +1,5 @@
 """The app as an attacker meets it, through AppTest with the real model (slow): the operator's
-API key never reaches a URL a visitor typed; text planted in a model reply or a server error
+API key never reaches a URL a visitor typed, and off a loopback address a visitor cannot type one; text planted in a model reply or a server error
 never becomes a link or an image; uploads are capped and refused ones removed; exporting a
 passage with control characters works. The LLM is `tests/stub_llm.py` (exact planted text);
 the real llama-cpp server is exercised by `tests/llm`."""
@@ -10,9 +10,8 @@ import sys
 
 import pytest
 from markdown_it import MarkdownIt
-from streamlit.testing.v1 import AppTest
 
-from .conftest import REPO, shown
+from .conftest import REPO, shown, start_app
 from .stub_llm import stub_llm
 
 pytestmark = pytest.mark.slow
@@ -37,16 +36,8 @@ def library(tmp_path_factory):
 
 @pytest.fixture
 def start(library, monkeypatch):
-    monkeypatch.setenv("INDEX_DIR", str(library / "index"))
-    monkeypatch.setenv("CORPUS_DIR", str(library / "corpus"))
-    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(REPO)
-
     def started(**env):
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        app = AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
+        app = start_app(monkeypatch, library / "index", library / "corpus", **env)
         assert not app.exception
         return app
 
@@ -79,6 +70,18 @@ def test_the_operators_key_goes_only_to_the_operators_url(start):
         assert visitor.authorizations[-1] == "Bearer sk-visitor-0002"
         assert not any(OPERATOR_KEY in header for header in visitor.authorizations)
 
+
+
+def test_an_app_open_to_the_network_lets_no_visitor_choose_the_llm(start):
+    """Off a loopback address (AppTest has none) and with APP_VISITOR_LLM unset, the page has no
+    fields for an LLM: nobody with the page can make the server request a URL of their choice.
+    The operator's LLM answers."""
+    with stub_llm(answering) as operator:
+        app = start(APP_VISITOR_LLM="", LLM_BASE_URL=operator.base_url, LLM_MODEL="m", LLM_API_KEY=OPERATOR_KEY)
+        assert not app.sidebar.text_input
+        assert "Answers: LLM · m" in " ".join(shown(c.value) for c in app.sidebar.caption)
+        app.chat_input[0].set_value(QUESTION).run()
+        assert not app.exception and set(operator.authorizations) == {f"Bearer {OPERATOR_KEY}"}
 
 _MARKDOWN = MarkdownIt("commonmark")
 # What GFM (Streamlit's renderer) would turn into a link even without Markdown syntax.
