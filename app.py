@@ -20,7 +20,7 @@ from index.store import IndexBusy, IndexDamaged, IndexUnavailable, default_index
 from ingest.formats import SUFFIXES
 from ingest.pipeline import ingest
 from ingest.errors import IngestError
-from ingest.uploads import remove_refused, save_upload
+from ingest.uploads import max_upload_files, remove_refused, save_upload
 from qa.answer import Answer, Restart, TextDelta, Turn
 from qa.assistant import Assistant, AssistantSettings
 from qa.case_export import Table, comparison_table, similar_table, table_csv, table_xlsx
@@ -205,6 +205,50 @@ def _chat(settings: LlmSettings | None):
     return OpenAIChat(settings)
 
 
+def add_uploads(uploads, index_dir: str, t: Messages) -> None:
+    """Save the visitor's files into the corpus (capped, never overwriting) and re-index,
+    reporting each file; refused files are removed again."""
+    try:
+        most = max_upload_files()
+    except ValueError as exc:
+        st.error(escape_markdown(str(exc)))
+        return
+    saved = []
+    if len(uploads) > most:
+        names = t("list_separator").join(escape_markdown(u.name) for u in uploads[most:])
+        st.error(t("upload_too_many", limit=most, names=names))
+    for upload in uploads[:most]:
+        try:
+            path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
+        except IngestError as exc:
+            st.error(escape_markdown(str(exc)))
+            continue
+        saved.append(path)
+        shown = escape_markdown(str(path.relative_to(CORPUS_DIR)))
+        st.caption(t("upload_saved", path=shown) if created else t("upload_exists", path=shown))
+    bar = st.progress(0.0, text=t("reading_files"))
+    try:
+        result = ingest(
+            [CORPUS_DIR], Path(index_dir),
+            progress=lambda state: bar.progress(state.fraction, text=embed_progress(state, t)),
+            on_page=lambda page: bar.progress(page.page / page.pages, text=escape_markdown(ocr_progress(page, t))),
+        )
+    except (IndexBusy, EmbedderError) as exc:
+        st.error(t("index_failed", error=escape_markdown(str(exc))))
+    else:
+        bar.progress(1.0, text=t("progress_done"))
+        for file in result.files:
+            {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](escape_markdown(f"{file.name}: {file.detail}"))
+        removed = remove_refused(saved, CORPUS_DIR, [f.name for f in result.files if f.status != "indexed"])
+        if removed:
+            st.info(t("upload_removed", names=escape_markdown(t("list_separator").join(p.name for p in removed))))
+        if result.build is None:
+            st.error(t("nothing_indexed"))
+        else:
+            load_retriever.clear()
+            st.toast(t("index_updated", changes=escape_markdown(str(result.changes))))
+
+
 def rebuilt_retriever(index_dir: str, damage: IndexDamaged, t: Messages) -> Retriever:
     """Rebuild a damaged index from the corpus folder, saying so while it runs (the intact
     embeddings are reused); raises what stops it."""
@@ -290,37 +334,7 @@ with st.sidebar:
     st.header(t("add_header"))
     uploads = st.file_uploader(t("upload_label"), type=sorted(s.lstrip(".") for s in SUFFIXES), accept_multiple_files=True)
     if st.button(t("add_and_index"), disabled=not uploads, type="primary"):
-        saved = []
-        for upload in uploads:
-            try:
-                path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
-            except IngestError as exc:
-                st.error(escape_markdown(str(exc)))
-                continue
-            saved.append(path)
-            shown = escape_markdown(str(path.relative_to(CORPUS_DIR)))
-            st.caption(t("upload_saved", path=shown) if created else t("upload_exists", path=shown))
-        bar = st.progress(0.0, text=t("reading_files"))
-        try:
-            result = ingest(
-                [CORPUS_DIR], Path(index_dir),
-                progress=lambda state: bar.progress(state.fraction, text=embed_progress(state, t)),
-                on_page=lambda page: bar.progress(page.page / page.pages, text=escape_markdown(ocr_progress(page, t))),
-            )
-        except (IndexBusy, EmbedderError) as exc:
-            st.error(t("index_failed", error=escape_markdown(str(exc))))
-        else:
-            bar.progress(1.0, text=t("progress_done"))
-            for file in result.files:
-                {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](escape_markdown(f"{file.name}: {file.detail}"))
-            removed = remove_refused(saved, CORPUS_DIR, [f.name for f in result.files if f.status != "indexed"])
-            if removed:
-                st.info(t("upload_removed", names=escape_markdown(t("list_separator").join(p.name for p in removed))))
-            if result.build is None:
-                st.error(t("nothing_indexed"))
-            else:
-                load_retriever.clear()
-                st.toast(t("index_updated", changes=escape_markdown(str(result.changes))))
+        add_uploads(uploads, index_dir, t)
 
     st.header(t("conversation_header"))
     if st.session_state.history:

@@ -151,3 +151,16 @@ def test_uploads_over_the_cap_are_not_saved_and_refused_ones_are_removed(start, 
     assert not (uploads / "huge.txt").exists() and any("huge.txt: larger than the 50 MB limit" in shown(e.value) for e in app.sidebar.error)
     assert any("broken.txt" in shown(e.value) and "binary" in e.value for e in app.sidebar.error)
     assert not (uploads / "broken.txt").exists() and any("Removed from the corpus" in i.value and "broken.txt" in shown(i.value) for i in app.sidebar.info)
+
+
+def test_files_beyond_the_per_upload_cap_are_named_and_not_saved(start, library):
+    app = start(MAX_UPLOAD_FILES="1")
+    app.sidebar.get("file_uploader")[0].set_value([
+        ("first_synthetic.txt", "合成測試文本：某銀行推出了線上養老金賬戶服務。\n".encode(), "text/plain"),
+        ("second_synthetic.txt", "合成測試文本：某證券公司上線了碳賬戶平臺。\n".encode(), "text/plain"),
+    ]).run()
+    next(b for b in app.sidebar.button if b.label == "Add and index").click().run()
+    assert not app.exception
+    uploads = library / "corpus" / "uploads"
+    assert (uploads / "first_synthetic.txt").exists() and not (uploads / "second_synthetic.txt").exists()
+    assert any("At most 1 files per upload" in e.value and "second_synthetic.txt" in shown(e.value) for e in app.sidebar.error)
