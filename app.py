@@ -61,7 +61,7 @@ def load_assistant(index_dir: str, version: str, _retriever: Retriever, _limits:
     return Assistant(_retriever, limits=_limits)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=2)  # as for answering: an older index version is let go
 def load_cases(index_dir: str, built_at: str, _retriever: Retriever) -> CaseLibrary:
     return CaseLibrary(_retriever)
 
