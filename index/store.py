@@ -259,15 +259,18 @@ def _previous_vectors(path: Path, model: str, engine: str) -> dict[str, np.ndarr
     return {}
 
 
-# How sentence vectors are made. "separate": each sentence embedded on its own (shipped).
-# "late": late chunking (Günther et al. 2024), the mean of the passage's final token states
-# over each sentence's span, from the passage's one forward pass: a sixth of the texts and about
-# half the model's work, but on DRCD dev it lost 0.03 MRR@10, 0.02 cited evidence and 0.03
-# answers holding the answer (`python -m bench`, configuration st-late), so it is not shipped.
+# How passage and sentence vectors are made. "separate": the passage and each of its sentences
+# embedded on their own (shipped). "late": late chunking (Günther et al. 2024), each sentence's
+# vector the mean of the passage's final token states over its span, from the passage's one
+# forward pass: a sixth of the texts and about half the model's work, but on DRCD dev it lost
+# 0.03 MRR@10, 0.02 cited evidence and 0.03 answers holding the answer (`python -m bench`,
+# configuration st-late), so it is not shipped. "pooled": the reverse, sentences embedded on
+# their own and the passage's vector their mean weighted by length (its section title counted
+# as one more sentence), so no passage runs through the model: about half the model's work.
 SentenceVectors = Literal["late", "separate", "pooled"]
 SENTENCE_VECTORS = "separate"
-_LATE = "late chunking v1"
-_POOLED = "pooled v1"  # in the keys of passage vectors pooled from their sentences  # in the keys of late sentence vectors: they depend on their passage
+_LATE = "late chunking v1"  # in the keys of late sentence vectors: they depend on their passage
+_POOLED = "pooled v1"  # in the keys of pooled passage vectors
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,7 @@ Progress = Callable[[EmbedProgress], None]
 
 
 def _title_piece(text: str, spans: list[tuple[int, int]]) -> str:
+    """What `passage_layout` put before the first sentence: the section's title, or ''."""
     return text[: spans[0][0]].strip() if spans else text.strip()
 
 

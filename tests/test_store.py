@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.store import DenseSettings, IndexMismatch, IndexMissing, build_index, dense_index, open_index
+from index.store import DenseSettings, IndexMismatch, IndexMissing, build_index, dense_index, open_index, passage_layout
 from ingest.chunker import ChunkSettings, chunk_document
 from ingest.loaders import discover, load_document
 from qa.retrieve import Retriever
@@ -202,5 +202,22 @@ def test_late_chunking_one_pass_per_passage_and_its_vectors_are_reused(synthetic
     assert first.texts_embedded == first.embedded == fake_embedder.embedded == len({c.text for c in chunks})
     index = open_index(tmp_path / "idx", fake_embedder.name, matcher)
     assert index.manifest["sentence_vectors"] == "late" and len(index.sentence_vectors) == index.sentence_offsets[-1]
+    fake_embedder.embedded = 0
+    assert (build().embedded, fake_embedder.embedded) == (0, 0)
+
+
+def test_pooled_passage_vectors_are_the_length_weighted_mean_of_their_sentences(synthetic_corpus, tmp_path, fake_embedder, matcher):
+    documents, chunks = _load(synthetic_corpus)
+    build = lambda: build_index(documents, chunks, fake_embedder, matcher, SETTINGS.to_json(), tmp_path / "idx", {}, sentence_vectors="pooled")
+    first = build()
+    layouts = [passage_layout(c, matcher) for c in chunks]
+    pieces = {t[: spans[0][0]].strip() for t, spans in layouts} - {""} | {t[s:e] for t, spans in layouts for s, e in spans}
+    assert first.texts_embedded == fake_embedder.embedded == len(pieces)  # no passage ran through the model
+    index = open_index(tmp_path / "idx", fake_embedder.name, matcher)
+    for row, (text, spans) in enumerate(layouts):
+        parts = [text[: spans[0][0]].strip()] if text[: spans[0][0]].strip() else []
+        parts += [text[s:e] for s, e in spans]
+        mean = sum(len(p) * v for p, v in zip(parts, fake_embedder.embed(parts, "passage")))
+        assert np.allclose(index.vectors[row], mean / np.linalg.norm(mean), atol=1e-5)
     fake_embedder.embedded = 0
     assert (build().embedded, fake_embedder.embedded) == (0, 0)
