@@ -338,20 +338,16 @@ def _embed_missing(
                         cache[key] = found
                     else:  # the passage was cut at the model's length before this sentence
                         alone[key] = text[span[0] : span[1]]
-        elif mode == "pooled":
+        else:
+            if mode == "separate":
+                vectors = embedder.embed([layouts[r][0] for r in rows], "passage")
+                texts_embedded += len(rows)
+                cache.update((keys[row][0], vector) for row, vector in zip(rows, vectors))
             for row in rows:
                 text, spans = layouts[row]
                 alone.update({k: text[s:e] for k, (s, e) in zip(keys[row][1], spans, strict=True) if k not in cache})
-                title = _title_piece(text, spans)
-                if title and _key(embedder.name, title) not in cache:
+                if mode == "pooled" and (title := _title_piece(text, spans)) and _key(embedder.name, title) not in cache:
                     alone[_key(embedder.name, title)] = title
-        else:
-            vectors = embedder.embed([layouts[r][0] for r in rows], "passage")
-            texts_embedded += len(rows)
-            for row, vector in zip(rows, vectors):
-                cache[keys[row][0]] = vector
-                text, spans = layouts[row]
-                alone.update({k: text[s:e] for k, (s, e) in zip(keys[row][1], spans, strict=True) if k not in cache})
         if alone:
             for key, vector in zip(alone, embedder.embed(list(alone.values()), "passage")):
                 cache[key] = vector
