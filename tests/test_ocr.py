@@ -43,6 +43,16 @@ def test_two_columns_are_read_column_by_column_between_full_width_lines():
     assert order == [line.text for line in expected]
 
 
+def test_a_lone_mark_ending_a_paragraph_stays_in_its_column():
+    # a paragraph's last line holding only 。 is a box narrower than a tenth of the column; read
+    # as a spanning line it would pull the right column's first lines before the left's rest
+    left, right = _column("左", 100, 540, 100, 8), _column("右", 640, 1100, 100, 8)
+    mark = _line("。", 100, 100 + 50 * 8, 114)
+    lower = _column("左下", 100, 540, 100 + 50 * 9, 4)
+    order = [line.text for line in reading_order(right + lower + [mark] + left)]
+    assert order == [line.text for line in left + [mark] + lower + right]
+
+
 def test_a_right_column_of_two_lines_is_still_a_column():
     left, right = _column("左", 100, 540, 100, 7), _column("右", 640, 1100, 100, 2)
     assert [line.text for line in reading_order(right + left)] == [line.text for line in left + right]

@@ -192,8 +192,15 @@ def reading_order(lines: Sequence[OcrLine]) -> list[OcrLine]:
     columns = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
 
     def column_of(line: OcrLine) -> int | None:
-        """The one column the line lies in; None for a line across or inside a gutter."""
-        inside = [n for n, (lo, hi) in enumerate(columns) if min(line.box[2], hi) - max(line.box[0], lo) > 0.1 * (hi - lo)]
+        """The one column the line lies in; None for a line across or inside a gutter. A line
+        is in a column it overlaps by a tenth of the column or by half its own width, so a
+        short piece (a lone 。 ending a paragraph) stays in its column instead of cutting the
+        page into bands as a spanning line would."""
+        width = line.box[2] - line.box[0]
+        inside = [
+            n for n, (lo, hi) in enumerate(columns)
+            if min(line.box[2], hi) - max(line.box[0], lo) > min(0.1 * (hi - lo), 0.5 * width)
+        ]
         return inside[0] if len(inside) == 1 else None
 
     spanning = sorted((l for l in lines if column_of(l) is None), key=lambda l: l.box[1])
