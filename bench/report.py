@@ -217,6 +217,10 @@ def _ocr(figures: dict) -> list[str]:
     for model, key in (("PP-OCRv6 small", "accuracy"), ("PP-OCRv4 (RapidOCR's own)", "accuracy_ppocrv4")):
         for setup, row in figures.get(key, {}).items():
             lines.append(_row([model, setup, row["pages"], row["chars_per_page"], row["char_accuracy"], row["char_accuracy_nfkc"], row["s_per_page"], row["cpu_s_per_page"], row["unsure_lines"]]))
+    if "speed" in figures:
+        lines += ["", _row(["settings (28 px corpus pages)", "char accuracy (NFKC)", "s/page (wall)", "CPU s/page", "wall vs defaults", "CPU vs defaults"]), _row(["---"] * 6)]
+        for name, row in figures["speed"].items():
+            lines.append(_row([name, row["char_accuracy_nfkc"], row["s_per_page"], row["cpu_s_per_page"], row["wall_ratio"], row["cpu_ratio"]]))
     retrieval = figures["retrieval"]
     lines += [
         "",
