@@ -154,6 +154,12 @@ def test_progress_text_names_the_page_and_its_time():
     assert ocr_progress(PageDone("scan.pdf", 4, 200, 0.0, cached=True)) == "OCR scan.pdf: page 4 of 200 (from the OCR cache)"
 
 
+def test_cached_pages_depend_on_the_detection_scale_not_on_threads():
+    base = OcrSettings().fingerprint()
+    assert OcrSettings(det_max_side=1280).fingerprint() != base  # other boxes, other lines
+    assert OcrSettings(threads=1, spin=True).fingerprint() == base  # the same text, only sooner or later
+
+
 # ---- end to end: real recognizer, real embedding model --------------------------------------
 
 _LAYOUT = Layout(char_px=28, width_chars=30, lines_per_page=6)
@@ -250,3 +256,17 @@ def test_app_marks_ocr_sources_and_reads_an_uploaded_page_image(scanned, monkeyp
     next(b for b in app.sidebar.button if b.label == "Add and index").click().run()
     assert not app.exception
     assert any("claims" in s.value and "by OCR" in s.value for s in app.sidebar.success)  # escaped Markdown
+
+
+def test_speed_settings_read_the_page_alike_and_are_timed_against_the_defaults(monkeypatch):
+    import bench.ocr
+
+    # every setting the defaults changed, at once (the full bench also takes them one by one)
+    variants = {"defaults": OcrSettings(), "before": OcrSettings(threads=1, spin=True, det_max_side=2000)}
+    monkeypatch.setattr(bench.ocr, "SPEED_VARIANTS", variants)
+    rows = bench.ocr.measure_speed(SYNTHETIC_TRADITIONAL, pages=1, lines_per_page=4, rounds=1, log=lambda message: None)
+    assert list(rows) == list(variants)
+    assert rows["defaults"]["wall_ratio"] == rows["defaults"]["cpu_ratio"] == 1.0
+    for name, row in rows.items():
+        assert row["char_accuracy_nfkc"] >= 0.97, name
+        assert row["s_per_page"] > 0 and row["cpu_s_per_page"] > 0 and row["wall_ratio"] > 0, name
