@@ -10,7 +10,8 @@ the text that was drawn, whitespace removed (line breaks are layout, not charact
 NFKC folding, the form matching and search use. Quick by default (a few pages); `full`
 renders whole book pages (4 of the default corpus, 3 of DRCD), compares RapidOCR's own
 PP-OCRv4 model on the 28 px pages, reads the 28 px corpus pages with each of `SPEED_VARIANTS`
-side by side (what each speed setting is worth, as ratios to the defaults) and samples 10 DRCD
+side by side (what each speed setting is worth, as ratios to the defaults), profiles one page
+(`measure_stages`) and samples 10 DRCD
 articles for retrieval.
 """
 from __future__ import annotations
@@ -155,6 +156,37 @@ def measure_speed(text: str, pages: int, lines_per_page: int, rounds: int = 3, l
     return out
 
 
+def measure_stages(text: str, lines_per_page: int) -> dict:
+    """Where one 28 px corpus page's time goes, in CPU seconds of one thread (the least of
+    three runs): rendering it from the PDF, detection at the page's size and at the default
+    scale, cutting out its lines, and recognizing them."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    from ingest.formats.ocr import _engine
+
+    data, _, _ = _scan(text, Layout(char_px=28, lines_per_page=lines_per_page), 1)
+
+    def least(step: Callable[[], object]) -> tuple[object, float]:
+        times = []
+        for _ in range(3):
+            cpu = time.process_time()
+            result = step()
+            times.append(time.process_time() - cpu)
+        return result, round(min(times), 3)
+
+    page, render_s = least(lambda: pdfium.PdfDocument(data)[0].render(scale=OcrSettings().pdf_scale).to_pil())
+    bgr = np.ascontiguousarray(np.asarray(page.convert("RGB"))[:, :, ::-1])
+    out = {"page_px": list(page.size), "render": render_s}
+    for label, side in (("detect_page_size", 2000), ("detect_default", OcrSettings().det_max_side)):
+        engine = _engine(OcrSettings().model, 1, False, side)
+        (boxes, _), out[label] = least(lambda: engine.text_det(bgr))
+    lines, out["cut_lines"] = least(lambda: engine.get_crop_img_list(bgr, engine.sorted_boxes(boxes)))
+    _, out["recognize"] = least(lambda: engine.text_rec(lines))
+    out["lines"] = len(lines)
+    return out
+
+
 def _rank(hits, question: dict, covers: Callable[[str, str], bool]) -> int | None:
     for hit in hits:
         if Path(hit.chunk.doc).stem == Path(question["doc"]).stem and any(covers(hit.chunk.text, e) for e in question["evidence"]):
@@ -212,6 +244,8 @@ def run(corpus: Path, drcd: Path, work: Path, covers: Callable[[str, str], bool]
     if sizes.compare_speed:
         log("ocr: the 28 px corpus pages with each speed setting, side by side")
         out["speed"] = measure_speed(corpus_text, min(sizes.corpus_pages, 2), sizes.lines_per_page, log=log)
+        out["stages"] = measure_stages(corpus_text, sizes.lines_per_page)
+        log(f"ocr: where a page's time goes (CPU s, one thread): {json.dumps(out['stages'])}")
     log(f"ocr: retrieval on {sizes.drcd_articles} DRCD articles, as text and scanned")
     out["retrieval"] = measure_retrieval(drcd, articles[: sizes.drcd_articles], work, covers)
     clean = [row for name, row in accuracy.items() if name.startswith("corpus")]

@@ -221,6 +221,11 @@ def _ocr(figures: dict) -> list[str]:
         lines += ["", _row(["settings (28 px corpus pages)", "char accuracy (NFKC)", "s/page (wall)", "CPU s/page", "wall vs defaults", "CPU vs defaults"]), _row(["---"] * 6)]
         for name, row in figures["speed"].items():
             lines.append(_row([name, row["char_accuracy_nfkc"], row["s_per_page"], row["cpu_s_per_page"], row["wall_ratio"], row["cpu_ratio"]]))
+    if "stages" in figures:
+        stages = figures["stages"]
+        lines += ["", f"Where a {'×'.join(map(str, stages['page_px']))} px page's time goes (CPU s, one thread): render {stages['render']}, "
+                  f"detection {stages['detect_page_size']} at page size / {stages['detect_default']} at the default scale, "
+                  f"cutting out its {stages['lines']} lines {stages['cut_lines']}, recognizing them {stages['recognize']}."]
     retrieval = figures["retrieval"]
     lines += [
         "",

@@ -258,11 +258,11 @@ def test_app_marks_ocr_sources_and_reads_an_uploaded_page_image(scanned, monkeyp
     assert any("claims" in s.value and "by OCR" in s.value for s in app.sidebar.success)  # escaped Markdown
 
 
-def test_speed_settings_read_the_page_alike_and_are_timed_against_the_defaults(monkeypatch):
+def test_speed_settings_read_the_page_alike_and_a_page_is_profiled(monkeypatch):
     import bench.ocr
 
-    # every setting the defaults changed, at once (the full bench also takes them one by one)
-    variants = {"defaults": OcrSettings(), "before": OcrSettings(threads=1, spin=True, det_max_side=2000)}
+    # one thread, as the profile runs: the two take the same engines
+    variants = {"defaults": OcrSettings(threads=1), "detector at page size": OcrSettings(threads=1, det_max_side=2000)}
     monkeypatch.setattr(bench.ocr, "SPEED_VARIANTS", variants)
     rows = bench.ocr.measure_speed(SYNTHETIC_TRADITIONAL, pages=1, lines_per_page=4, rounds=1, log=lambda message: None)
     assert list(rows) == list(variants)
@@ -270,3 +270,6 @@ def test_speed_settings_read_the_page_alike_and_are_timed_against_the_defaults(m
     for name, row in rows.items():
         assert row["char_accuracy_nfkc"] >= 0.97, name
         assert row["s_per_page"] > 0 and row["cpu_s_per_page"] > 0 and row["wall_ratio"] > 0, name
+    stages = bench.ocr.measure_stages(SYNTHETIC_TRADITIONAL, lines_per_page=4)
+    assert stages["lines"] >= 4  # the header, four lines, the page number
+    assert all(stages[step] > 0 for step in ("render", "detect_page_size", "detect_default", "recognize"))

@@ -8,9 +8,10 @@ RapidOCR's own PP-OCRv4 model reads many as their simplified forms or drops them
 (`python -m bench` measures it). Lines are read upright: the 180° line classifier is off (it
 turned whole upright lines upside down on rendered pages).
 
-Owns: the engine, the cap on pixels per page, putting detected lines in reading order (one or
-two columns, with full-width lines such as titles between them), the confidence under which a
-line is marked unsure, which script a page came out in, and a cache of recognized pages keyed
+Owns: the engine and its speed settings (the detector reads the page scaled to 960 px, the
+recognizer the lines cut from the full page; onnxruntime threads sleep when idle), the cap on
+pixels per page, putting detected lines in reading order (one or two columns, with full-width
+lines such as titles between them), the confidence under which a line is marked unsure, which script a page came out in, and a cache of recognized pages keyed
 by the file's content (re-ingesting an unchanged scan costs nothing). Decoding image files is
 `formats.image`, rendering PDF pages `formats.pdf`, running headers and line joining
 `formats.pdf_layout`.
