@@ -11,10 +11,10 @@ turned whole upright lines upside down on rendered pages).
 Owns: the engine and its speed settings (the detector reads the page scaled to 960 px, the
 recognizer the lines cut from the full page; onnxruntime threads sleep when idle), the cap on
 pixels per page, putting detected lines in reading order (one or two columns, with full-width
-lines such as titles between them), the confidence under which a line is marked unsure, which script a page came out in, and a cache of recognized pages keyed
-by the file's content (re-ingesting an unchanged scan costs nothing). Decoding image files is
-`formats.image`, rendering PDF pages `formats.pdf`, running headers and line joining
-`formats.pdf_layout`.
+lines such as titles between them), the confidence under which a line is marked unsure, which
+script a page came out in, and a cache of recognized pages keyed by the file's content
+(re-ingesting an unchanged scan costs nothing). Decoding image files is `formats.image`,
+rendering PDF pages `formats.pdf`, running headers and line joining `formats.pdf_layout`.
 """
 from __future__ import annotations
 
