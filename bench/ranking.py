@@ -1,8 +1,9 @@
 """`python -m bench ranking`: how fusion settings rank, on DRCD questions nobody reports on.
 
 Owns tuning our retriever's fusion. Builds the tuning split (`bench.drcd`: every DRCD dev article
-the report set leaves out, 175 of 383, with its answerable questions; no far questions, since
-ranking needs an answer in the corpus), indexes it with the shipped pipeline (cached), and asks
+the report set leaves out, 200 of 383, one paragraph of each held out as the calibration split
+does; its answerable questions are ranked; no far questions, since ranking needs an answer in
+the corpus; the calibration split's 100 articles are among the 200), indexes it with the shipped pipeline (cached), and asks
 the retriever once per question for its candidates and each ranker's scores of them
 (`Retriever.signals`). Every variant is then a pure re-ranking of those scores (`qa.retrieve.fuse`,
 `qa.fusion.rrf`), so a grid costs seconds, not an index per setting. A hit counts as the shared
