@@ -5,16 +5,16 @@ centered vectors alone, with the blend's weights calibrated by cross-validation.
 A labelled folder holds `corpus/` (one case per file) and `labels.jsonl` (`{"doc", "label"}`
 a line), like `../shared/eval/cases/`. Its index is built with the shipped ingest once, under
 `var/bench/`, keyed by the folder's contents (an unchanged folder is not embedded again).
-Cross-validation: the labelled cases are split into folds; for each fold the weights that
+Cross-validation: the labelled cases are split into folds; for each fold the settings that
 score best on the other folds' cases (asked and ranked among themselves) rank the fold's
-cases among all; the held-out figures are what counts. Every document is a case here
+cases among all; the held-out figures are what counts. No labels enter the similarity itself
+(the neighbourhood graph is built over all documents, as the product builds it over an index). Every document is a case here
 (unit "document"), as in `qa similar --batch`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +25,8 @@ from qa.retrieve import open_retriever
 from qa.similarity import SimilaritySettings
 
 GRID = tuple(
-    SimilaritySettings(dense_weight=round(float(w), 1), neighbour_weight=round(float(v), 1))
-    for w in np.linspace(0.0, 1.0, 11) for v in np.linspace(0.0, 1.0, 11)
+    SimilaritySettings(dense_weight=round(float(w), 1), neighbours=k, diffusion=a)
+    for w in np.linspace(0.0, 1.0, 11) for k in (5, 10, 15, 20) for a in (0.8, 0.9, 0.95, 0.99)
 )
 FOLDS = 5
 K = 5
@@ -77,19 +77,19 @@ def _figures(p1: float, p5: float) -> dict:
 
 
 def cross_validated(blends: dict[tuple[float, ...], np.ndarray], labels: np.ndarray, folds: int = FOLDS) -> dict:
-    """Held-out precision of the blend whose weights (a key of `blends`: weights → similarity
-    matrix) are chosen on the other folds, and the weights chosen per fold and on all labels.
-    Ties go to the weights nearest 0.5."""
+    """Held-out precision of the blend whose settings (a key of `blends`: settings → similarity
+    matrix) are chosen on the other folds, and the settings chosen per fold and on all labels.
+    Ties go to the settings listed first."""
     n = len(labels)
     fold_of = np.arange(n) % folds  # cases in index order: a fixed, label-blind split
     everyone = np.arange(n)
     held_out, chosen = np.zeros(2), []
     for fold in range(folds):
         train, test = everyone[fold_of != fold], everyone[fold_of == fold]
-        best = max(blends, key=lambda w: (precision(blends[w], labels, train, train)[1], -sum(abs(x - 0.5) for x in w)))
+        best = max(blends, key=lambda w: precision(blends[w], labels, train, train)[1])
         chosen.append(best)
         held_out += len(test) * np.array(precision(blends[best], labels, test, everyone))
-    on_all = max(blends, key=lambda w: (precision(blends[w], labels, everyone, everyone)[1], -sum(abs(x - 0.5) for x in w)))
+    on_all = max(blends, key=lambda w: precision(blends[w], labels, everyone, everyone)[1])
     by_weight = {"/".join(map(str, w)): round(precision(blends[w], labels, everyone, everyone)[1], 4) for w in blends}
     return {
         **_figures(*(held_out / n)),
@@ -115,14 +115,14 @@ def measure_cases(folder: Path, work: Path, settings: CaseSettings = CaseSetting
         "raw_mean_vector_cosine": vectors @ vectors.T,
         "lexical_alone": similarity.lexical,
         "centered_alone": similarity.dense,
-        "centered_and_lexical_without_neighbourhoods": similarity.blended(replace(settings.similarity, neighbour_weight=0.0)),
+        "centered_and_lexical_without_neighbourhoods": similarity.direct(settings.similarity),
         "ours": similarity.matrix,
     }
     scores = {}
     for name, matrix in methods.items():
         sub = matrix[np.ix_(rows, rows)]
         scores[name] = _figures(*precision(sub, labels, np.arange(len(rows)), np.arange(len(rows))))
-    blends = {(g.dense_weight, g.neighbour_weight): similarity.blended(g)[np.ix_(rows, rows)] for g in GRID}
+    blends = {(g.dense_weight, g.neighbours, g.diffusion): similarity.blended(g)[np.ix_(rows, rows)] for g in GRID}
     counts = {label: int((labels == label).sum()) for label in sorted(set(labels))}
     chance = sum((c / len(labels)) * (c - 1) / (len(labels) - 1) for c in counts.values())
     return {
@@ -130,7 +130,7 @@ def measure_cases(folder: Path, work: Path, settings: CaseSettings = CaseSetting
         "cases": len(names),
         "labels": counts,
         "chance_precision": round(chance, 4),
-        "shipped_weights": [settings.similarity.dense_weight, settings.similarity.neighbour_weight],
+        "shipped_weights": [settings.similarity.dense_weight, settings.similarity.neighbours, settings.similarity.diffusion],
         "methods": scores,
         "ours_cross_validated": cross_validated(blends, labels),
     }

@@ -86,14 +86,14 @@ def _cases(cases: dict) -> list[str]:
         _row(["---"] * 3),
     ]
     for name, figures in cases["methods"].items():
-        label = f"ours (shipped weights {cases['shipped_weights']})" if name == "ours" else name.replace("_", " ")
+        label = f"ours (shipped settings {cases['shipped_weights']})" if name == "ours" else name.replace("_", " ")
         lines.append(_row([label, figures["precision@1"], figures["precision@5"]]))
     lines += [
-        _row([f"**ours, {cv['folds']}-fold cross-validated weights**", cv["precision@1"], cv["precision@5"]]),
+        _row([f"**ours, {cv['folds']}-fold cross-validated settings**", cv["precision@1"], cv["precision@5"]]),
         "",
-        "Weights are (dense, neighbourhood). Chosen per fold on the other folds: "
+        "Settings are (dense weight, graph neighbours, diffusion). Chosen per fold on the other folds: "
         f"{cv['weights_chosen_per_fold']}; on all labels: {cv['weights_chosen_on_all_labels']} (precision@5 for "
-        "every pair of weights is in the JSON). The shipped row uses weights chosen on these same labels: "
+        "every setting is in the JSON). The shipped row uses settings chosen on these same labels: "
         "the cross-validated row is the honest figure.",
         "",
     ]
