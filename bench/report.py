@@ -97,6 +97,19 @@ def _cases(cases: dict) -> list[str]:
         "the cross-validated row is the honest figure.",
         "",
     ]
+    smaller = cases["smaller_corpora"]
+    if smaller["by_size"]:
+        sizes = list(smaller["by_size"])
+        lines += [
+            f"Smaller corpora: precision@5 averaged over {smaller['draws']} random subsets of each size, "
+            "each subset a corpus of its own (shipped settings).",
+            "",
+            _row(["method", *(f"{size} documents" for size in sizes)]),
+            _row(["---"] * (len(sizes) + 1)),
+            *(_row([name.replace("_", " "), *(smaller["by_size"][size][name]["precision@5"] for size in sizes)])
+              for name in cases["methods"]),
+            "",
+        ]
     return lines
 
 

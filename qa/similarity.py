@@ -93,11 +93,16 @@ def _link_weights(direct: np.ndarray, links: np.ndarray, shift: float) -> np.nda
     return np.where(links, np.exp(np.minimum(np.where(links, direct, shift) - shift, 700.0)), 0.0)
 
 
+def _inverse_root(degrees: np.ndarray) -> np.ndarray:
+    """D^-½, 0 for a case without links (a corpus of one)."""
+    return np.divide(1.0, np.sqrt(degrees), out=np.zeros_like(degrees, dtype=np.float64), where=degrees > 0)
+
+
 @dataclass(frozen=True)
 class _Diffused:
     shift: float  # the largest direct blend between distinct cases: exp() of links stays finite
-    degrees: np.ndarray  # each case's summed link weights
-    spread: np.ndarray  # (I - α·D^-½ W D^-½)^-1
+    inverse_root: np.ndarray  # D^-½: each case's summed link weights, to the power -½
+    spread: np.ndarray  # F = (I - α·D^-½ W D^-½)^-1
     scale: _Scale
     matrix: np.ndarray  # the final case × case similarity
 
@@ -141,12 +146,12 @@ class CaseSimilarity:
         links |= links.T
         shift = float(others.max()) if n > 1 else 0.0
         weights = _link_weights(direct, links, shift)
-        degrees = weights.sum(axis=1)
-        inverse_root = 1.0 / np.sqrt(np.maximum(degrees, 1e-300))
+        inverse_root = _inverse_root(weights.sum(axis=1))
         spread = np.linalg.inv(np.eye(n) - settings.diffusion * inverse_root[:, None] * weights * inverse_root[None, :])
-        reached = spread - np.eye(n)  # off the diagonal: α Σ_links weight × the link's spread
-        scale = _Scale.of(reached)
-        return _Diffused(shift, degrees, spread, scale, scale.z(reached))
+        own = np.sqrt(np.diag(spread))
+        kernel = spread / np.outer(own, own)
+        scale = _Scale.of(kernel)
+        return _Diffused(shift, inverse_root, spread, scale, scale.z(kernel))
 
     def blended(self, settings: SimilaritySettings) -> np.ndarray:
         """The final case × case matrix under other settings (what calibration compares)."""
@@ -154,15 +159,18 @@ class CaseSimilarity:
 
     def against(self, vector: np.ndarray, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(final, dense, lexical) similarities of a new vector + text to every case: linked to
-        its nearest cases like a case is, the cases' own links left as they are."""
+        its nearest cases like a case is (the cases' own links left as they are), then the
+        formula F gives a case for the others, F_ij = α·(D^-½ W D^-½ F)_ij and
+        F_ii = 1 + α²·(D^-½ W D^-½ F D^-½ W D^-½)_ii, normalized the same way."""
         dense = self.center(vector)[0] @ self.centered.T
         lexical = (self._tfidf.transform([text]) @ self._terms.T).toarray()[0]
         direct = self._direct_blend(dense, lexical, self.settings)
-        d = self._diffused
-        links = _nearest(direct, min(self.settings.neighbours, len(direct)))
-        weights = _link_weights(direct, links, d.shift)
-        edges = weights / np.sqrt(max(weights.sum(), 1e-300) * np.maximum(d.degrees, 1e-300))
-        return d.scale.z(self.settings.diffusion * edges @ d.spread), dense, lexical
+        d, alpha = self._diffused, self.settings.diffusion
+        weights = _link_weights(direct, _nearest(direct, min(self.settings.neighbours, len(direct))), d.shift)
+        edges = weights * _inverse_root(np.array(weights.sum())) * d.inverse_root
+        reached = alpha * edges @ d.spread
+        own = 1.0 + alpha * reached @ edges
+        return d.scale.z(reached / np.sqrt(own * np.diag(d.spread))), dense, lexical
 
     def percentile(self, score: float | np.ndarray) -> np.ndarray:
         """0–100: the share of pairs of distinct cases in the corpus whose final score is

@@ -51,7 +51,7 @@ def test_bench_scores_a_labelled_folder_and_reuses_its_index(tmp_path):
                                      "centered_and_lexical_without_neighbourhoods", "ours"}
     assert all(0 <= f["precision@1"] <= 1 and 0 <= f["precision@5"] <= 1 for f in cases["methods"].values())
     cv = cases["ours_cross_validated"]
-    assert cv["folds"] == 5 and len(cv["weights_chosen_per_fold"]) == 5 and len(cv["precision@5_by_weights"]) == 176
+    assert cv["folds"] == 5 and len(cv["weights_chosen_per_fold"]) == 5 and len(cv["precision@5_by_weights"]) == 132
     [index] = list(work.glob("cases-*/manifest.json"))
     built = json.loads(index.read_text())["built_at"]
     again = _bench("--cases", str(folder), "--work", str(work))

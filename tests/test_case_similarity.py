@@ -3,7 +3,7 @@ cross-validation (bench/cases.py), on hand-made vectors and texts (SYNTHETIC).""
 import numpy as np
 import pytest
 
-from bench.cases import cross_validated, precision
+from bench.cases import cross_validated, precision, smaller_corpora
 from qa.similarity import CaseSimilarity, SimilaritySettings, normalized
 
 # Two groups of cases, both in a narrow cone around one shared direction (as mean vectors of
@@ -123,3 +123,13 @@ def test_cross_validation_scores_held_out_cases_with_weights_chosen_elsewhere():
     assert result["weights_chosen_per_fold"] == [[1.0]] * 5 and result["weights_chosen_on_all_labels"] == [1.0]
     assert result["precision@1"] == 1.0 and result["precision@5"] == 1.0
     assert set(result["precision@5_by_weights"]) == {"1.0", "0.0"}
+
+
+def test_smaller_corpora_score_every_method_on_subsets_of_their_own():
+    vectors, labels = _vectors(), np.array([GROUP[i] for i in range(6)])
+    result = smaller_corpora(vectors, TEXTS, labels, SimilaritySettings(), sizes=(4, 6), draws=3)
+    assert result["draws"] == 3 and list(result["by_size"]) == ["4"]  # a size not below the corpus is skipped
+    figures = result["by_size"]["4"]
+    assert set(figures) == {"raw_mean_vector_cosine", "lexical_alone", "centered_alone",
+                            "centered_and_lexical_without_neighbourhoods", "ours"}
+    assert all(0 <= f["precision@1"] <= 1 and 0 <= f["precision@5"] <= 1 for f in figures.values())
