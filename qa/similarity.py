@@ -11,17 +11,20 @@ finance cases lie a few hundredths apart), so the raw cosine ranks by noise. Her
   Iscen et al. 2017 use it for similar-item retrieval): each case is linked to its `neighbours`
   nearest cases under the direct blend (weight exp(blend), links made symmetric), and the
   similarity of two cases is how much of one's mass reaches the other through the graph,
-  `(I - α·D^-½ W D^-½)^-1` with α = `diffusion`. Two cases in the same dense region are alike
-  even where their own texts share little; a pair that is close only by chance, with no common
-  neighbours, weakens. A new text joins the graph the same way (its own links, the cases'
+  `F = (I - α·D^-½ W D^-½)^-1` with α = `diffusion`, read as the normalized kernel
+  `F_ij / sqrt(F_ii·F_jj)` (unnormalized, the few cases with the most links come out near
+  everything, and on small corpora a text about one case ranked it under them). Two cases in
+  the same dense region are alike even where their own texts share little; a pair that is
+  close only by chance, with no common neighbours, weakens. A new text joins the graph the same way (its own links, the cases'
   degrees unchanged) and gets the same formula a case gets for the others;
 - scores people read: the percentile of a pair's final score among all pairs of distinct
   cases in the corpus (0–100).
 On the labelled documents (`bench/cases.py`) whitening, shrunk whitening, removing the top
 principal components, hubness corrections (CSLS, mutual proximity), a spectral embedding of the
-graph, rank fusion (RRF) of the dense and lexical rankings, jieba-word instead of character
-TF-IDF, chunk-level max-sim and the cosine of the cases' rows of similarities all did no better
-or worse than this: they are not used.
+graph, k-reciprocal re-ranking, query expansion of the vectors (αQE/DBA), rank fusion (RRF) of
+the dense and lexical rankings, jieba-word instead of character TF-IDF, chunk-level max-sim,
+and the cosine of the cases' rows of similarities (the previous neighbourhood term) all did no
+better or worse than this: they are not used.
 The weights are settings; `bench/cases.py` calibrates them on labelled documents with
 cross-validation. Which texts and vectors make up a case is `qa/cases.py`'s business.
 """
@@ -35,8 +38,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 @dataclass(frozen=True)
 class SimilaritySettings:
-    # Chosen by `python -m bench --parts cases` on 239 labelled documents (its figures are
-    # cross-validated: settings chosen on four fifths, scored on the fifth left out).
+    # Calibrated by `python -m bench --parts cases` on 239 labelled documents, whose reported
+    # figure is cross-validated (settings chosen on four fifths, scored on the fifth left out).
+    # On all 239 at once (0.9, 15, 0.95) scores a little higher (precision@5 0.711 against 0.700),
+    # but these win on every smaller corpus the bench draws from them (20, 40, 80 documents),
+    # and users' folders are often that small.
     dense_weight: float = 0.7  # centered vectors against the lexical similarity (both z-scored)
     neighbours: int = 10  # each case's links in the graph the similarity diffuses over
     diffusion: float = 0.95  # share of similarity passed on at each step through the graph
