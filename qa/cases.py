@@ -9,7 +9,8 @@ is `qa.similarity`'s (centered vectors blended with a lexical similarity, diffus
 cases' neighbourhood graph, read as a percentile of the corpus's own pairs); this module
 explains it: shared tags, shared jieba.analyse TF-IDF terms and the best matching passage
 pairs. Section roles (background / approach / results) come from the section headings
-(`ingest.structure`). Retrieval is the retriever's job; formatting for people is the CLI's, the app's and `qa.case_export`'s.
+(`ingest.structure`). Retrieval is the retriever's job; formatting for people is the CLI's,
+the app's and `qa.case_export`'s.
 """
 from __future__ import annotations
 
