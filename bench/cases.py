@@ -1,6 +1,7 @@
 """Comparable cases on labelled documents: precision@1 and @5 of "the nearest cases share the
 label" for our similarity against raw mean-vector cosine, the lexical similarity alone and the
-centered vectors alone, with the blend's weights calibrated by cross-validation.
+centered vectors alone, with its settings calibrated by cross-validation, and each method on
+smaller corpora drawn from the labelled documents.
 
 A labelled folder holds `corpus/` (one case per file) and `labels.jsonl` (`{"doc", "label"}`
 a line), like `../shared/eval/cases/`. Its index is built with the shipped ingest once, under
@@ -8,8 +9,8 @@ a line), like `../shared/eval/cases/`. Its index is built with the shipped inges
 Cross-validation: the labelled cases are split into folds; for each fold the settings that
 score best on the other folds' cases (asked and ranked among themselves) rank the fold's
 cases among all; the held-out figures are what counts. No labels enter the similarity itself
-(the neighbourhood graph is built over all documents, as the product builds it over an index). Every document is a case here
-(unit "document"), as in `qa similar --batch`.
+(the neighbourhood graph is built over all documents, as the product builds it over an
+index). Every document is a case here (unit "document"), as in `qa similar --batch`.
 """
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ from qa.cases import CaseLibrary, CaseSettings
 from qa.retrieve import open_retriever
 from qa.similarity import CaseSimilarity, SimilaritySettings
 
+# Diffusion stops at 0.95: nearer 1 every case's ranking tends to the same corpus-wide one,
+# which lost on the smaller corpora below.
 GRID = tuple(
     SimilaritySettings(dense_weight=round(float(w), 1), neighbours=k, diffusion=a)
-    # diffusion stops at 0.95: nearer 1 every case's ranking tends to the same corpus-wide one,
-    # which lost on the smaller corpora below
     for w in np.linspace(0.0, 1.0, 11) for k in (5, 10, 15, 20) for a in (0.8, 0.9, 0.95)
 )
 FOLDS = 5
