@@ -86,17 +86,31 @@ def _cases(cases: dict) -> list[str]:
         _row(["---"] * 3),
     ]
     for name, figures in cases["methods"].items():
-        label = f"ours (shipped weights {cases['shipped_weights']})" if name == "ours" else name.replace("_", " ")
+        label = f"ours (shipped settings {cases['shipped_weights']})" if name == "ours" else name.replace("_", " ")
         lines.append(_row([label, figures["precision@1"], figures["precision@5"]]))
     lines += [
-        _row([f"**ours, {cv['folds']}-fold cross-validated weights**", cv["precision@1"], cv["precision@5"]]),
+        _row([f"**ours, {cv['folds']}-fold cross-validated settings**", cv["precision@1"], cv["precision@5"]]),
         "",
-        "Weights are (dense, neighbourhood). Chosen per fold on the other folds: "
+        "Settings are (dense weight, graph neighbours, diffusion). Chosen per fold on the other folds: "
         f"{cv['weights_chosen_per_fold']}; on all labels: {cv['weights_chosen_on_all_labels']} (precision@5 for "
-        "every pair of weights is in the JSON). The shipped row uses weights chosen on these same labels: "
+        "every setting is in the JSON). The shipped row's settings were chosen on these same labels "
+        "(`qa/similarity.py` says how): "
         "the cross-validated row is the honest figure.",
         "",
     ]
+    smaller = cases["smaller_corpora"]
+    if smaller["by_size"]:
+        sizes = list(smaller["by_size"])
+        lines += [
+            f"Smaller corpora: precision@5 averaged over {smaller['draws']} random subsets of each size, "
+            "each subset a corpus of its own (shipped settings).",
+            "",
+            _row(["method", *(f"{size} documents" for size in sizes)]),
+            _row(["---"] * (len(sizes) + 1)),
+            *(_row([name.replace("_", " "), *(smaller["by_size"][size][name]["precision@5"] for size in sizes)])
+              for name in cases["methods"]),
+            "",
+        ]
     return lines
 
 
