@@ -8,7 +8,8 @@ absent); `--report` also writes the Markdown report.
 `python -m bench quality [--set NAME=CORPUS,QUESTIONS[,SCORER] ...] [--limit N] [--json] [--report FILE]`:
 search and offline-answer quality of ours and the peers on question sets side by side (default:
 the book's dev set and the DRCD dev set). `python -m bench calibrate`: fits the answerability
-model (see `bench.calibrate`).
+model (see `bench.calibrate`). `python -m bench ranking`: our fusion's settings compared on DRCD
+questions disjoint from the report set (see `bench.ranking`).
 """
 from __future__ import annotations
 
@@ -245,8 +246,8 @@ def _quality(argv: list[str]) -> int:
                         help="a question set (repeatable; default: the book's dev set and DRCD dev)")
     parser.add_argument("--configs", default=",".join(CONFIGURATIONS), help=f"configurations to run (default: {','.join(CONFIGURATIONS)})")
     parser.add_argument("--limit", type=int, help="only the first N answerable and N unanswerable questions of each set")
-    parser.add_argument("--dense-weight", type=float, default=RetrievalSettings().dense_weight,
-                        help=f"our fusion's weight of the dense ranking (BM25: 1; shipped {RetrievalSettings().dense_weight})")
+    parser.add_argument("--dense-share", type=float, default=RetrievalSettings().dense_share,
+                        help=f"our fusion's share of the dense score for Chinese questions (BM25: the rest; shipped {RetrievalSettings().dense_share})")
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="indexes and caches (default var/bench)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line of stdout)")
     parser.add_argument("--report", type=Path, help="also write a Markdown report here")
@@ -265,7 +266,7 @@ def _quality(argv: list[str]) -> int:
     try:
         passage_embedder, query_embedder = load_embedder(batch=True), load_embedder()
         matcher = TextMatcher()
-        retrieval = RetrievalSettings(dense_weight=args.dense_weight)
+        retrieval = RetrievalSettings(dense_share=args.dense_share)
         figures = {q.name: measure_set(q, args.work, (passage_embedder, query_embedder), matcher, names, args.limit, _log, retrieval) for q in sets}
     except (EmbedderError, IndexUnavailable, ValueError) as exc:
         raise SystemExit(f"error: {exc}")
@@ -290,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["quality"]:
         return _quality(argv[1:])
+    if argv[:1] == ["ranking"]:
+        from .ranking import main as ranking
+
+        return ranking(argv[1:])
     if argv[:1] == ["calibrate"]:
         from .calibrate import main as calibrate
 

@@ -1,20 +1,21 @@
 """Comparable cases on labelled documents: precision@1 and @5 of "the nearest cases share the
 label" for our similarity against raw mean-vector cosine, the lexical similarity alone and the
-centered vectors alone, with the blend's weights calibrated by cross-validation.
+centered vectors alone, with its settings calibrated by cross-validation, and each method on
+smaller corpora drawn from the labelled documents.
 
 A labelled folder holds `corpus/` (one case per file) and `labels.jsonl` (`{"doc", "label"}`
 a line), like `../shared/eval/cases/`. Its index is built with the shipped ingest once, under
 `var/bench/`, keyed by the folder's contents (an unchanged folder is not embedded again).
-Cross-validation: the labelled cases are split into folds; for each fold the weights that
+Cross-validation: the labelled cases are split into folds; for each fold the settings that
 score best on the other folds' cases (asked and ranked among themselves) rank the fold's
-cases among all; the held-out figures are what counts. Every document is a case here
-(unit "document"), as in `qa similar --batch`.
+cases among all; the held-out figures are what counts. No labels enter the similarity itself
+(the neighbourhood graph is built over all documents, as the product builds it over an
+index). Every document is a case here (unit "document"), as in `qa similar --batch`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,14 +23,18 @@ import numpy as np
 from ingest.pipeline import ingest
 from qa.cases import CaseLibrary, CaseSettings
 from qa.retrieve import open_retriever
-from qa.similarity import SimilaritySettings
+from qa.similarity import CaseSimilarity, SimilaritySettings
 
+# Diffusion stops at 0.95: nearer 1 every case's ranking tends to the same corpus-wide one,
+# which lost on the smaller corpora below.
 GRID = tuple(
-    SimilaritySettings(dense_weight=round(float(w), 1), neighbour_weight=round(float(v), 1))
-    for w in np.linspace(0.0, 1.0, 11) for v in np.linspace(0.0, 1.0, 11)
+    SimilaritySettings(dense_weight=round(float(w), 1), neighbours=k, diffusion=a)
+    for w in np.linspace(0.0, 1.0, 11) for k in (5, 10, 15, 20) for a in (0.8, 0.9, 0.95)
 )
 FOLDS = 5
 K = 5
+SUBSET_SIZES = (20, 40, 80)  # smaller corpora drawn from the labelled documents
+SUBSET_DRAWS = 30
 
 
 class LabelsError(ValueError):
@@ -77,19 +82,19 @@ def _figures(p1: float, p5: float) -> dict:
 
 
 def cross_validated(blends: dict[tuple[float, ...], np.ndarray], labels: np.ndarray, folds: int = FOLDS) -> dict:
-    """Held-out precision of the blend whose weights (a key of `blends`: weights → similarity
-    matrix) are chosen on the other folds, and the weights chosen per fold and on all labels.
-    Ties go to the weights nearest 0.5."""
+    """Held-out precision of the blend whose settings (a key of `blends`: settings → similarity
+    matrix) are chosen on the other folds, and the settings chosen per fold and on all labels.
+    Ties go to the settings listed first."""
     n = len(labels)
     fold_of = np.arange(n) % folds  # cases in index order: a fixed, label-blind split
     everyone = np.arange(n)
     held_out, chosen = np.zeros(2), []
     for fold in range(folds):
         train, test = everyone[fold_of != fold], everyone[fold_of == fold]
-        best = max(blends, key=lambda w: (precision(blends[w], labels, train, train)[1], -sum(abs(x - 0.5) for x in w)))
+        best = max(blends, key=lambda w: precision(blends[w], labels, train, train)[1])
         chosen.append(best)
         held_out += len(test) * np.array(precision(blends[best], labels, test, everyone))
-    on_all = max(blends, key=lambda w: (precision(blends[w], labels, everyone, everyone)[1], -sum(abs(x - 0.5) for x in w)))
+    on_all = max(blends, key=lambda w: precision(blends[w], labels, everyone, everyone)[1])
     by_weight = {"/".join(map(str, w)): round(precision(blends[w], labels, everyone, everyone)[1], 4) for w in blends}
     return {
         **_figures(*(held_out / n)),
@@ -98,8 +103,39 @@ def cross_validated(blends: dict[tuple[float, ...], np.ndarray], labels: np.ndar
     }
 
 
+def _methods(similarity: CaseSimilarity, vectors: np.ndarray, settings: SimilaritySettings) -> dict[str, np.ndarray]:
+    """Each method's case × case matrix: the baselines, the blend before diffusion, ours."""
+    return {
+        "raw_mean_vector_cosine": vectors @ vectors.T,
+        "lexical_alone": similarity.lexical,
+        "centered_alone": similarity.dense,
+        "centered_and_lexical_without_neighbourhoods": similarity.direct(settings),
+        "ours": similarity.matrix,
+    }
+
+
+def smaller_corpora(vectors: np.ndarray, texts: list[str], labels: np.ndarray, settings: SimilaritySettings,
+                    sizes: tuple[int, ...] = SUBSET_SIZES, draws: int = SUBSET_DRAWS) -> dict:
+    """Mean precision@1/@5 of each method over random subsets of the labelled documents, each
+    subset a corpus of its own (mean, idf, scales and graph from it alone): users' folders are
+    often this small, and a method that wins at one corpus size only shows here. Fixed seed."""
+    rng = np.random.default_rng(0)
+    figures = {}
+    for size in (s for s in sizes if s < len(labels)):
+        sums: dict[str, np.ndarray] = {}
+        for _ in range(draws):
+            pick = np.sort(rng.choice(len(labels), size, replace=False))
+            similarity = CaseSimilarity(vectors[pick], [texts[i] for i in pick], settings)
+            everyone = np.arange(size)
+            for name, matrix in _methods(similarity, vectors[pick], settings).items():
+                sums[name] = sums.get(name, 0) + np.array(precision(matrix, labels[pick], everyone, everyone))
+        figures[str(size)] = {name: _figures(*(total / draws)) for name, total in sums.items()}
+    return {"draws": draws, "by_size": figures}
+
+
 def measure_cases(folder: Path, work: Path, settings: CaseSettings = CaseSettings()) -> dict:
-    """Precision@1/@5 of each method on the labelled folder, and the cross-validated blend."""
+    """Precision@1/@5 of each method on the labelled folder, the cross-validated blend, and
+    each method on smaller corpora drawn from the folder."""
     labels_by_doc = read_labels(folder)
     library = CaseLibrary(open_retriever(cases_index(folder, work)), settings)
     if library.unit != "document":
@@ -111,18 +147,11 @@ def measure_cases(folder: Path, work: Path, settings: CaseSettings = CaseSetting
     labels = np.array([labels_by_doc[Path(n).name] for n in names])
     similarity = library.similarity
     vectors = np.stack([library.case(n).vector for n in library.names])
-    methods = {
-        "raw_mean_vector_cosine": vectors @ vectors.T,
-        "lexical_alone": similarity.lexical,
-        "centered_alone": similarity.dense,
-        "centered_and_lexical_without_neighbourhoods": similarity.blended(replace(settings.similarity, neighbour_weight=0.0)),
-        "ours": similarity.matrix,
-    }
     scores = {}
-    for name, matrix in methods.items():
+    for name, matrix in _methods(similarity, vectors, settings.similarity).items():
         sub = matrix[np.ix_(rows, rows)]
         scores[name] = _figures(*precision(sub, labels, np.arange(len(rows)), np.arange(len(rows))))
-    blends = {(g.dense_weight, g.neighbour_weight): similarity.blended(g)[np.ix_(rows, rows)] for g in GRID}
+    blends = {(g.dense_weight, g.neighbours, g.diffusion): similarity.blended(g)[np.ix_(rows, rows)] for g in GRID}
     counts = {label: int((labels == label).sum()) for label in sorted(set(labels))}
     chance = sum((c / len(labels)) * (c - 1) / (len(labels) - 1) for c in counts.values())
     return {
@@ -130,7 +159,8 @@ def measure_cases(folder: Path, work: Path, settings: CaseSettings = CaseSetting
         "cases": len(names),
         "labels": counts,
         "chance_precision": round(chance, 4),
-        "shipped_weights": [settings.similarity.dense_weight, settings.similarity.neighbour_weight],
+        "shipped_weights": [settings.similarity.dense_weight, settings.similarity.neighbours, settings.similarity.diffusion],
         "methods": scores,
         "ours_cross_validated": cross_validated(blends, labels),
+        "smaller_corpora": smaller_corpora(vectors[rows], [library.case(n).text for n in names], labels, settings.similarity),
     }

@@ -8,7 +8,8 @@ Of the other articles, `articles` (a seeded sample) make the corpus. Unanswerabl
 made as `../shared/eval/drcd/README.md` describes: "near" ones about a paragraph held out of an
 article the corpus has, "far" ones about the remaining non-report articles, which the corpus
 does not have. A third of the questions are converted to simplified script, as in the report
-set. Deterministic (a seed).
+set. Deterministic (a seed). `bench.ranking` takes every non-report article (`articles=None`)
+to tune ranking on.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from index.sentences import sentence_spans
 
 @dataclass(frozen=True)
 class SplitSettings:
-    articles: int = 100  # in the corpus (embedding them is the cost of calibrating)
+    articles: int | None = 100  # in the corpus (embedding them is the cost of calibrating; None: all)
     far_questions: int = 400  # questions about articles the corpus does not have
     simplified_every: int = 3  # every n-th question is converted to simplified script
     seed: int = 0
@@ -58,7 +59,8 @@ def build_split(drcd_json: Path, report_questions: Path, dest: Path, settings: S
     corpus.mkdir(parents=True, exist_ok=True)
     candidates = [(position, a) for position, a in enumerate(articles) if a["id"] not in reported]
     rng.shuffle(candidates)
-    chosen, others = candidates[: settings.articles], candidates[settings.articles :]
+    taken = len(candidates) if settings.articles is None else settings.articles
+    chosen, others = candidates[:taken], candidates[taken:]
     far = [
         {"id": f"u{qa['id']}", "question": qa["question"], "evidence": [], "answers": [a["text"] for a in qa["answers"]],
          "doc": None, "unanswerable": "other-article"}

@@ -9,13 +9,17 @@ the text that was drawn, whitespace removed (line breaks are layout, not charact
 `exact` counts a full-width comma read for a half-width one as an error; `nfkc` compares after
 NFKC folding, the form matching and search use. Quick by default (a few pages); `full`
 renders whole book pages (4 of the default corpus, 3 of DRCD), compares RapidOCR's own
-PP-OCRv4 model on the 28 px pages and samples 10 DRCD articles for retrieval.
+PP-OCRv4 model on the 28 px pages, reads the 28 px corpus pages with each of `SPEED_VARIANTS`
+side by side (what each speed setting is worth, as ratios to the defaults), profiles one page
+(`measure_stages`) and samples 10 DRCD
+articles for retrieval.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import re
+import statistics
 import sys
 import time
 import unicodedata
@@ -47,10 +51,21 @@ class Sizes:
     lines_per_page: int = 8  # a quick page is a third of a book page
     drcd_articles: int = 1  # for retrieval
     compare_models: bool = False
+    compare_speed: bool = False
 
     @classmethod
     def full(cls) -> Sizes:
-        return cls(corpus_pages=4, drcd_pages=3, lines_per_page=28, drcd_articles=10, compare_models=True)
+        return cls(corpus_pages=4, drcd_pages=3, lines_per_page=28, drcd_articles=10, compare_models=True, compare_speed=True)
+
+
+# each a setting the defaults changed, alone and together (the defaults before the change)
+SPEED_VARIANTS = {
+    "defaults": OcrSettings(),
+    "spinning threads": OcrSettings(spin=True),
+    "detector at page size": OcrSettings(det_max_side=2000),
+    "one thread": OcrSettings(threads=1),
+    "spinning, detector at page size (before)": OcrSettings(spin=True, det_max_side=2000),
+}
 
 
 def char_accuracy(truth: str, read: str) -> float:
@@ -84,12 +99,28 @@ def _scan(text: str, layout: Layout, pages: int) -> tuple[bytes, str, int]:
     return image_pdf(images, dpi=72 * 2.0), truth, len(laid)
 
 
+def _read_scan(source: str, data: bytes, truth: str, count: int, settings: OcrSettings) -> dict:
+    """One scanned PDF read through the whole path, no cache: accuracy exact and NFKC-folded,
+    pages, characters per page, seconds per page (wall and CPU of this process)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    document = read_document(f"{source}.pdf", ".pdf", data, Limits(), Ocr(settings))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "char_accuracy": round(char_accuracy(_squash(truth, False), _squash(document.text, False)), 4),
+        "char_accuracy_nfkc": round(char_accuracy(_squash(truth, True), _squash(document.text, True)), 4),
+        "pages": count,
+        "chars_per_page": round(len(truth) / count),
+        "s_per_page": round(wall / count, 2),
+        "cpu_s_per_page": round(cpu / count, 2),
+        "unsure_lines": len(document.ocr.unsure) if document.ocr else 0,
+    }
+
+
 def measure_accuracy(
     texts: dict[str, tuple[str, int]], settings: OcrSettings, lines_per_page: int,
     setups: tuple[str, ...] = ("28px", "20px", "2col_28px"), log: Callable[[str], None] = print,
 ) -> dict:
-    """Per setup ("corpus_28px", …): accuracy exact and NFKC-folded, pages, characters per
-    page, seconds per page (wall and CPU of this process), under the load of the moment."""
+    """Per setup ("corpus_28px", …): `_read_scan`'s figures, under the load of the moment."""
     layouts = {
         "28px": Layout(char_px=28, lines_per_page=lines_per_page),
         "20px": Layout(char_px=20, lines_per_page=lines_per_page),
@@ -99,22 +130,60 @@ def measure_accuracy(
     out = {}
     for source, (text, pages) in texts.items():
         for name in setups:
-            layout = layouts[name]
-            data, truth, count = _scan(text, layout, pages)
-            ocr = Ocr(settings)  # no cache: every page is read
-            wall, cpu = time.perf_counter(), time.process_time()
-            document = read_document(f"{source}.pdf", ".pdf", data, Limits(), ocr)
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            out[f"{source}_{name}"] = {
-                "char_accuracy": round(char_accuracy(_squash(truth, False), _squash(document.text, False)), 4),
-                "char_accuracy_nfkc": round(char_accuracy(_squash(truth, True), _squash(document.text, True)), 4),
-                "pages": count,
-                "chars_per_page": round(len(truth) / count),
-                "s_per_page": round(wall / count, 2),
-                "cpu_s_per_page": round(cpu / count, 2),
-                "unsure_lines": len(document.ocr.unsure) if document.ocr else 0,
-            }
+            out[f"{source}_{name}"] = _read_scan(source, *_scan(text, layouts[name], pages), settings)
             log(f"ocr: {settings.model} {source}_{name}: {json.dumps(out[f'{source}_{name}'])}")
+    return out
+
+
+def measure_speed(text: str, pages: int, lines_per_page: int, rounds: int = 3, log: Callable[[str], None] = print) -> dict:
+    """The 28 px corpus pages read with each of `SPEED_VARIANTS` in turn, `rounds` times after
+    an untimed round that loads each engine and sizes its memory, so that a change of load
+    hits all alike: per variant `_read_scan`'s figures with the median round's seconds per
+    page, and their ratios to the defaults'."""
+    data, truth, count = _scan(text, Layout(char_px=28, lines_per_page=lines_per_page), pages)
+    rows: dict[str, list[dict]] = {name: [] for name in SPEED_VARIANTS}
+    for turn in range(rounds + 1):
+        for name, settings in SPEED_VARIANTS.items():
+            row = _read_scan("corpus", data, truth, count, settings)
+            if turn:
+                rows[name].append(row)
+                log(f"ocr: speed round {turn}, {name}: {json.dumps(row)}")
+    out = {name: {**runs[0], **{k: statistics.median(r[k] for r in runs) for k in ("s_per_page", "cpu_s_per_page")}} for name, runs in rows.items()}
+    base = out["defaults"]
+    for row in out.values():
+        row["wall_ratio"] = round(row["s_per_page"] / max(base["s_per_page"], 1e-9), 2)
+        row["cpu_ratio"] = round(row["cpu_s_per_page"] / max(base["cpu_s_per_page"], 1e-9), 2)
+    return out
+
+
+def measure_stages(text: str, lines_per_page: int) -> dict:
+    """Where one 28 px corpus page's time goes, in CPU seconds of one thread (the least of
+    three runs): rendering it from the PDF, detection at the page's size and at the default
+    scale, cutting out its lines, and recognizing them."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    from ingest.formats.ocr import _engine
+
+    data, _, _ = _scan(text, Layout(char_px=28, lines_per_page=lines_per_page), 1)
+
+    def least(step: Callable[[], object]) -> tuple[object, float]:
+        times = []
+        for _ in range(3):
+            cpu = time.process_time()
+            result = step()
+            times.append(time.process_time() - cpu)
+        return result, round(min(times), 3)
+
+    page, render_s = least(lambda: pdfium.PdfDocument(data)[0].render(scale=OcrSettings().pdf_scale).to_pil())
+    bgr = np.ascontiguousarray(np.asarray(page.convert("RGB"))[:, :, ::-1])
+    out = {"page_px": list(page.size), "render": render_s}
+    for label, side in (("detect_page_size", 2000), ("detect_default", OcrSettings().det_max_side)):
+        engine = _engine(OcrSettings().model, 1, False, side)
+        (boxes, _), out[label] = least(lambda: engine.text_det(bgr))
+    lines, out["cut_lines"] = least(lambda: engine.get_crop_img_list(bgr, engine.sorted_boxes(boxes)))
+    _, out["recognize"] = least(lambda: engine.text_rec(lines))
+    out["lines"] = len(lines)
     return out
 
 
@@ -172,6 +241,11 @@ def run(corpus: Path, drcd: Path, work: Path, covers: Callable[[str, str], bool]
     if sizes.compare_models:
         log("ocr: the 28 px pages with RapidOCR's bundled PP-OCRv4")
         out["accuracy_ppocrv4"] = measure_accuracy(texts, OcrSettings(model="ppocrv4"), sizes.lines_per_page, ("28px",), log)
+    if sizes.compare_speed:
+        log("ocr: the 28 px corpus pages with each speed setting, side by side")
+        out["speed"] = measure_speed(corpus_text, min(sizes.corpus_pages, 2), sizes.lines_per_page, log=log)
+        out["stages"] = measure_stages(corpus_text, sizes.lines_per_page)
+        log(f"ocr: where a page's time goes (CPU s, one thread): {json.dumps(out['stages'])}")
     log(f"ocr: retrieval on {sizes.drcd_articles} DRCD articles, as text and scanned")
     out["retrieval"] = measure_retrieval(drcd, articles[: sizes.drcd_articles], work, covers)
     clean = [row for name, row in accuracy.items() if name.startswith("corpus")]

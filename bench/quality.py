@@ -9,6 +9,7 @@ script that scores it. Indexes come from `bench.indexes` (cached by corpus conte
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import subprocess
@@ -95,11 +96,8 @@ def peer_retrievers(documents: Sequence[Document], embedders: tuple[Embedder, Em
 
 def one_sided(retriever: Retriever, side: str) -> Retriever:
     """Our retriever ranking by one side only (`bm25` or `dense`), everything else as shipped."""
-    weights = {
-        "bm25": dict(dense_weight=0.0, dense_weight_cross_language=0.0, bm25_weight=1.0),
-        "dense": dict(dense_weight=1.0, dense_weight_cross_language=1.0, bm25_weight=0.0),
-    }[side]
-    settings = RetrievalSettings(**{**retriever.settings.__dict__, **weights})
+    share = {"bm25": 0.0, "dense": 1.0}[side]
+    settings = dataclasses.replace(retriever.settings, dense_share=share, dense_share_cross_language=share)
     return Retriever(retriever.index, retriever.embedder, retriever.matcher, settings)
 
 

@@ -86,17 +86,31 @@ def _cases(cases: dict) -> list[str]:
         _row(["---"] * 3),
     ]
     for name, figures in cases["methods"].items():
-        label = f"ours (shipped weights {cases['shipped_weights']})" if name == "ours" else name.replace("_", " ")
+        label = f"ours (shipped settings {cases['shipped_weights']})" if name == "ours" else name.replace("_", " ")
         lines.append(_row([label, figures["precision@1"], figures["precision@5"]]))
     lines += [
-        _row([f"**ours, {cv['folds']}-fold cross-validated weights**", cv["precision@1"], cv["precision@5"]]),
+        _row([f"**ours, {cv['folds']}-fold cross-validated settings**", cv["precision@1"], cv["precision@5"]]),
         "",
-        "Weights are (dense, neighbourhood). Chosen per fold on the other folds: "
+        "Settings are (dense weight, graph neighbours, diffusion). Chosen per fold on the other folds: "
         f"{cv['weights_chosen_per_fold']}; on all labels: {cv['weights_chosen_on_all_labels']} (precision@5 for "
-        "every pair of weights is in the JSON). The shipped row uses weights chosen on these same labels: "
+        "every setting is in the JSON). The shipped row's settings were chosen on these same labels "
+        "(`qa/similarity.py` says how): "
         "the cross-validated row is the honest figure.",
         "",
     ]
+    smaller = cases["smaller_corpora"]
+    if smaller["by_size"]:
+        sizes = list(smaller["by_size"])
+        lines += [
+            f"Smaller corpora: precision@5 averaged over {smaller['draws']} random subsets of each size, "
+            "each subset a corpus of its own (shipped settings).",
+            "",
+            _row(["method", *(f"{size} documents" for size in sizes)]),
+            _row(["---"] * (len(sizes) + 1)),
+            *(_row([name.replace("_", " "), *(smaller["by_size"][size][name]["precision@5"] for size in sizes)])
+              for name in cases["methods"]),
+            "",
+        ]
     return lines
 
 
@@ -217,6 +231,15 @@ def _ocr(figures: dict) -> list[str]:
     for model, key in (("PP-OCRv6 small", "accuracy"), ("PP-OCRv4 (RapidOCR's own)", "accuracy_ppocrv4")):
         for setup, row in figures.get(key, {}).items():
             lines.append(_row([model, setup, row["pages"], row["chars_per_page"], row["char_accuracy"], row["char_accuracy_nfkc"], row["s_per_page"], row["cpu_s_per_page"], row["unsure_lines"]]))
+    if "speed" in figures:
+        lines += ["", _row(["settings (28 px corpus pages)", "char accuracy (NFKC)", "s/page (wall)", "CPU s/page", "wall vs defaults", "CPU vs defaults"]), _row(["---"] * 6)]
+        for name, row in figures["speed"].items():
+            lines.append(_row([name, row["char_accuracy_nfkc"], row["s_per_page"], row["cpu_s_per_page"], row["wall_ratio"], row["cpu_ratio"]]))
+    if "stages" in figures:
+        stages = figures["stages"]
+        lines += ["", f"Where a {'×'.join(map(str, stages['page_px']))} px page's time goes (CPU s, one thread): render {stages['render']}, "
+                  f"detection {stages['detect_page_size']} at page size / {stages['detect_default']} at the default scale, "
+                  f"cutting out its {stages['lines']} lines {stages['cut_lines']}, recognizing them {stages['recognize']}."]
     retrieval = figures["retrieval"]
     lines += [
         "",

@@ -5,11 +5,12 @@ A case is a detected case section (案例一 …: unit "section") when the index
 a whole document (unit "document": a folder of one case per file). Its vector is the
 normalized mean of its chunk vectors, its text the matching form of its passages without
 headings (both derived when the library is built, nothing stored). How alike two cases are
-is `qa.similarity`'s (centered vectors blended with a lexical similarity, read as a
-percentile of the corpus's own pairs); this module explains it: shared tags, shared
-jieba.analyse TF-IDF terms and the best matching passage pairs. Section roles (background /
-approach / results) come from the section headings (`ingest.structure`). Retrieval is the
-retriever's job; formatting for people is the CLI's, the app's and `qa.case_export`'s.
+is `qa.similarity`'s (centered vectors blended with a lexical similarity, diffused over the
+cases' neighbourhood graph, read as a percentile of the corpus's own pairs); this module
+explains it: shared tags, shared jieba.analyse TF-IDF terms and the best matching passage
+pairs. Section roles (background / approach / results) come from the section headings
+(`ingest.structure`). Retrieval is the retriever's job; formatting for people is the CLI's,
+the app's and `qa.case_export`'s.
 """
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ class SimilarCase:
     rank: int
     case: str
     score: float  # 0–100: percentile of the blend among the corpus's pairs of distinct cases
-    blend: float  # the blended standardized similarity the ranking follows
+    blend: float  # the final standardized similarity the ranking follows (after diffusion)
     vector_score: float  # cosine of the centered case vectors
     keyword_score: float  # lexical (TF-IDF) cosine of the case texts
     shared_tags: tuple[str, ...]

