@@ -20,13 +20,13 @@ from index.store import IndexBusy, IndexDamaged, IndexUnavailable, default_index
 from ingest.formats import SUFFIXES
 from ingest.pipeline import ingest
 from ingest.errors import IngestError
-from ingest.uploads import remove_refused, save_upload
+from ingest.uploads import max_upload_files, remove_refused, save_upload
 from qa.answer import Answer, Restart, TextDelta, Turn
 from qa.assistant import Assistant, AssistantSettings
 from qa.case_export import Table, comparison_table, similar_table, table_csv, table_xlsx
 from qa.case_views import MAP_SELECTION, case_map, similarity_heatmap, theme_type_counts
 from qa.cases import CaseLibrary
-from qa.chat import LlmError, LlmSettings
+from qa.chat import LlmError, LlmSettings, visitors_choose_llm
 from qa.display import DISPLAY_SCRIPTS, embed_progress, escape_markdown, in_script, ocr_notice, ocr_progress, outline_markdown, reference, supporting_span, tag_label
 from qa.export import ExportError, conversation_docx, conversation_markdown, lesson_docx, lesson_markdown
 from qa.filters import Filters, tag_values
@@ -61,7 +61,7 @@ def load_assistant(index_dir: str, version: str, _retriever: Retriever, _limits:
     return Assistant(_retriever, limits=_limits)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=2)  # as for answering: an older index version is let go
 def load_cases(index_dir: str, built_at: str, _retriever: Retriever) -> CaseLibrary:
     return CaseLibrary(_retriever)
 
@@ -188,13 +188,65 @@ def word_button(container, label: str, build, file_name: str, **options) -> None
 
 
 def chat_model(base_url: str, model: str, typed_key: str):
-    """The LLM for this session, or None for offline answers. Kept in the session only."""
-    settings = LlmSettings.for_visitor(base_url, model, typed_key)
+    """The LLM a visitor chose for this session, or None for offline answers. Kept in the session only."""
+    return _chat(LlmSettings.for_visitor(base_url, model, typed_key))
+
+
+def operator_chat_model():
+    """The operator's LLM (LLM_* in the environment), or None: what visitors get when they may not choose."""
+    return _chat(LlmSettings.from_env())
+
+
+def _chat(settings: LlmSettings | None):
     if settings is None:
         return None
     from qa.llm import OpenAIChat  # LangChain loads only when an LLM is configured
 
     return OpenAIChat(settings)
+
+
+def add_uploads(uploads, index_dir: str, t: Messages) -> None:
+    """Save the visitor's files into the corpus (capped, never overwriting) and re-index,
+    reporting each file; refused files are removed again."""
+    try:
+        most = max_upload_files()
+    except ValueError as exc:
+        st.error(escape_markdown(str(exc)))
+        return
+    saved = []
+    if len(uploads) > most:
+        names = t("list_separator").join(escape_markdown(u.name) for u in uploads[most:])
+        st.error(t("upload_too_many", limit=most, names=names))
+    for upload in uploads[:most]:
+        try:
+            path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
+        except IngestError as exc:
+            st.error(escape_markdown(str(exc)))
+            continue
+        saved.append(path)
+        shown = escape_markdown(str(path.relative_to(CORPUS_DIR)))
+        st.caption(t("upload_saved", path=shown) if created else t("upload_exists", path=shown))
+    bar = st.progress(0.0, text=t("reading_files"))
+    try:
+        result = ingest(
+            [CORPUS_DIR], Path(index_dir),
+            progress=lambda state: bar.progress(state.fraction, text=embed_progress(state, t)),
+            on_page=lambda page: bar.progress(page.page / page.pages, text=escape_markdown(ocr_progress(page, t))),
+        )
+    except (IndexBusy, EmbedderError) as exc:
+        st.error(t("index_failed", error=escape_markdown(str(exc))))
+    else:
+        bar.progress(1.0, text=t("progress_done"))
+        for file in result.files:
+            {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](escape_markdown(f"{file.name}: {file.detail}"))
+        removed = remove_refused(saved, CORPUS_DIR, [f.name for f in result.files if f.status != "indexed"])
+        if removed:
+            st.info(t("upload_removed", names=escape_markdown(t("list_separator").join(p.name for p in removed))))
+        if result.build is None:
+            st.error(t("nothing_indexed"))
+        else:
+            load_retriever.clear()
+            st.toast(t("index_updated", changes=escape_markdown(str(result.changes))))
 
 
 def rebuilt_retriever(index_dir: str, damage: IndexDamaged, t: Messages) -> Retriever:
@@ -264,13 +316,16 @@ with st.sidebar:
         described = t("list_separator").join(t("filter_item", kind=kinds[key], value=value) for key, value in filters.items())
         st.warning(t("filters_match_nothing", filters=escape_markdown(described)))
 
-    with st.expander(t("llm_header")):
-        st.caption(t("llm_hint"))
-        base_url = st.text_input(t("llm_base_url"), value=os.environ.get("LLM_BASE_URL", ""), placeholder="https://api.deepseek.com/v1")
-        model = st.text_input(t("llm_model"), value=os.environ.get("LLM_MODEL", ""), placeholder="deepseek-chat")
-        typed_key = st.text_input(t("llm_api_key"), type="password", help=t("llm_api_key_help"))
     try:
-        chat = chat_model(base_url, model, typed_key)
+        if visitors_choose_llm(os.environ, st.get_option("server.address")):
+            with st.expander(t("llm_header")):
+                st.caption(t("llm_hint"))
+                base_url = st.text_input(t("llm_base_url"), value=os.environ.get("LLM_BASE_URL", ""), placeholder="https://api.deepseek.com/v1")
+                model = st.text_input(t("llm_model"), value=os.environ.get("LLM_MODEL", ""), placeholder="deepseek-chat")
+                typed_key = st.text_input(t("llm_api_key"), type="password", help=t("llm_api_key_help"))
+            chat = chat_model(base_url, model, typed_key)
+        else:
+            chat = operator_chat_model()
     except LlmError as exc:
         st.error(escape_markdown(str(exc)))
         chat = None
@@ -279,37 +334,7 @@ with st.sidebar:
     st.header(t("add_header"))
     uploads = st.file_uploader(t("upload_label"), type=sorted(s.lstrip(".") for s in SUFFIXES), accept_multiple_files=True)
     if st.button(t("add_and_index"), disabled=not uploads, type="primary"):
-        saved = []
-        for upload in uploads:
-            try:
-                path, created = save_upload(UPLOAD_DIR, upload.name, upload.getvalue())
-            except IngestError as exc:
-                st.error(escape_markdown(str(exc)))
-                continue
-            saved.append(path)
-            shown = escape_markdown(str(path.relative_to(CORPUS_DIR)))
-            st.caption(t("upload_saved", path=shown) if created else t("upload_exists", path=shown))
-        bar = st.progress(0.0, text=t("reading_files"))
-        try:
-            result = ingest(
-                [CORPUS_DIR], Path(index_dir),
-                progress=lambda state: bar.progress(state.fraction, text=embed_progress(state, t)),
-                on_page=lambda page: bar.progress(page.page / page.pages, text=escape_markdown(ocr_progress(page, t))),
-            )
-        except (IndexBusy, EmbedderError) as exc:
-            st.error(t("index_failed", error=escape_markdown(str(exc))))
-        else:
-            bar.progress(1.0, text=t("progress_done"))
-            for file in result.files:
-                {"indexed": st.success, "skipped": st.info, "error": st.error}[file.status](escape_markdown(f"{file.name}: {file.detail}"))
-            removed = remove_refused(saved, CORPUS_DIR, [f.name for f in result.files if f.status != "indexed"])
-            if removed:
-                st.info(t("upload_removed", names=escape_markdown(t("list_separator").join(p.name for p in removed))))
-            if result.build is None:
-                st.error(t("nothing_indexed"))
-            else:
-                load_retriever.clear()
-                st.toast(t("index_updated", changes=escape_markdown(str(result.changes))))
+        add_uploads(uploads, index_dir, t)
 
     st.header(t("conversation_header"))
     if st.session_state.history:

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from index.embedder import EmbedderError, configured_model
 from index.store import EmbedProgress, IndexBusy, IndexUnavailable, Progress, default_index_dir, open_index
+from index.terminal import guard_streams
 from index.text import TextMatcher
 
 from .formats import PageDone
@@ -116,4 +117,5 @@ def _verify(index_dir: Path) -> int:
 
 
 if __name__ == "__main__":
+    guard_streams()  # document text and file names never reach the terminal as control codes
     sys.exit(main())

@@ -40,3 +40,7 @@ class NoTextLayer(IngestError):
 
 class OcrUnavailable(IngestError):
     """The OCR model files are not installed."""
+
+
+class NoSpace(IngestError):
+    """Saving the file would leave the disk (nearly) full."""

@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 
 from index.embedder import EmbedderError
 from index.store import IndexUnavailable
+from index.terminal import guard_streams
 
 from .assistant import Assistant, open_assistant
 from .cases import ROLE_LABELS, CaseError, CaseLibrary
@@ -355,4 +356,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    guard_streams()  # document text and file names never reach the terminal as control codes
     sys.exit(main())

@@ -3,10 +3,12 @@
 `ChatModel` is the small interface the assistant calls (tests use fakes); `qa.llm` implements
 it with LangChain. `LlmSettings.from_env` reads LLM_BASE_URL, LLM_MODEL and LLM_API_KEY;
 `LlmSettings.for_visitor` is what a page visitor may configure: the operator's key goes only
-to the operator's URL.
+to the operator's URL; `visitors_choose_llm` says whether a visitor may configure one at all
+(a typed URL makes the server send requests wherever the visitor says).
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Protocol
@@ -21,6 +23,29 @@ class LlmError(Exception):
 
 class LlmConfigError(LlmError):
     """The LLM_* environment variables are incomplete."""
+
+
+VISITOR_LLM = "APP_VISITOR_LLM"  # allow | deny; unset: allow only on a loopback address
+
+
+def visitors_choose_llm(env: Mapping[str, str], server_address: str | None) -> bool:
+    """Whether a page visitor may point the server at an LLM of their choice. The operator
+    says so with APP_VISITOR_LLM=allow|deny; unset, only an app listening on a loopback
+    address (`make run`: 127.0.0.1) allows it, where every visitor is on this machine and
+    could send those requests themselves. On any other address a typed URL would let anyone
+    with the page make the server request hosts of its network (server-side request forgery)."""
+    setting = env.get(VISITOR_LLM, "").strip().lower()
+    if setting in ("allow", "deny"):
+        return setting == "allow"
+    if setting:
+        raise LlmConfigError(f"{VISITOR_LLM} is {setting!r}: set it to allow or deny (unset: allow only on a loopback address)")
+    address = (server_address or "").strip().strip("[]")
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:  # empty (every interface) or a host name
+        return False
 
 
 class ChatModel(Protocol):

@@ -101,3 +101,24 @@ def shown(markdown: str) -> str:
     """What a reader sees of escaped Markdown (`qa.display.escape_markdown`): the backslashes
     gone, for comparing AppTest element values with plain text."""
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def start_app(monkeypatch, index: Path, corpus: Path | None = None, *, locale: str | None = None, timeout: float = 180, **env: str):
+    """The app (Streamlit's AppTest) over `index` and `corpus`, as a visitor of `make run` first
+    opens it: no LLM in the environment unless `env` sets one; visitors may choose an LLM, as
+    on `make run`'s loopback address (AppTest has no address: pass APP_VISITOR_LLM="" to test
+    that case); `locale` is the browser's language."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("INDEX_DIR", str(index))
+    if corpus is not None:
+        monkeypatch.setenv("CORPUS_DIR", str(corpus))
+    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"APP_VISITOR_LLM": "allow", **env}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(REPO)
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=timeout)
+    if locale is not None:
+        app.context["locale"] = locale
+    return app.run()

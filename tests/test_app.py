@@ -8,12 +8,11 @@ import subprocess
 import sys
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from qa.i18n import messages
 from qa.language import PHRASES
 
-from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL, shown
+from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL, shown, start_app
 from .synthetic_book import text_casebook
 
 pytestmark = pytest.mark.slow
@@ -36,12 +35,7 @@ def library(tmp_path_factory):
 
 @pytest.fixture
 def app(library, monkeypatch):
-    monkeypatch.setenv("INDEX_DIR", str(library / "index"))
-    monkeypatch.setenv("CORPUS_DIR", str(library / "corpus"))
-    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(REPO)
-    started = AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
+    started = start_app(monkeypatch, library / "index", library / "corpus")
     assert not started.exception
     return started
 
@@ -168,9 +162,7 @@ def test_filters_that_match_nothing_say_so(app):
 
 
 def test_missing_index_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("INDEX_DIR", str(tmp_path / "none"))
-    monkeypatch.chdir(REPO)
-    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    app = start_app(monkeypatch, tmp_path / "none", timeout=60)
     assert "no index at" in app.error[0].value
 
 
@@ -178,14 +170,7 @@ def test_missing_index_is_a_clear_error(tmp_path, monkeypatch):
 
 def started(library, monkeypatch, locale):
     """The app as a browser with `locale` (navigator.language) first opens it."""
-    monkeypatch.setenv("INDEX_DIR", str(library / "index"))
-    monkeypatch.setenv("CORPUS_DIR", str(library / "corpus"))
-    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(REPO)
-    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
-    app.context["locale"] = locale
-    app.run()
+    app = start_app(monkeypatch, library / "index", library / "corpus", locale=locale)
     assert not app.exception
     return app
 

@@ -1,5 +1,5 @@
 """The app as an attacker meets it, through AppTest with the real model (slow): the operator's
-API key never reaches a URL a visitor typed; text planted in a model reply or a server error
+API key never reaches a URL a visitor typed, and off a loopback address a visitor cannot type one; text planted in a model reply or a server error
 never becomes a link or an image; uploads are capped and refused ones removed; exporting a
 passage with control characters works. The LLM is `tests/stub_llm.py` (exact planted text);
 the real llama-cpp server is exercised by `tests/llm`."""
@@ -10,9 +10,8 @@ import sys
 
 import pytest
 from markdown_it import MarkdownIt
-from streamlit.testing.v1 import AppTest
 
-from .conftest import REPO, shown
+from .conftest import REPO, shown, start_app
 from .stub_llm import stub_llm
 
 pytestmark = pytest.mark.slow
@@ -37,16 +36,8 @@ def library(tmp_path_factory):
 
 @pytest.fixture
 def start(library, monkeypatch):
-    monkeypatch.setenv("INDEX_DIR", str(library / "index"))
-    monkeypatch.setenv("CORPUS_DIR", str(library / "corpus"))
-    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(REPO)
-
     def started(**env):
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        app = AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
+        app = start_app(monkeypatch, library / "index", library / "corpus", **env)
         assert not app.exception
         return app
 
@@ -79,6 +70,18 @@ def test_the_operators_key_goes_only_to_the_operators_url(start):
         assert visitor.authorizations[-1] == "Bearer sk-visitor-0002"
         assert not any(OPERATOR_KEY in header for header in visitor.authorizations)
 
+
+
+def test_an_app_open_to_the_network_lets_no_visitor_choose_the_llm(start):
+    """Off a loopback address (AppTest has none) and with APP_VISITOR_LLM unset, the page has no
+    fields for an LLM: nobody with the page can make the server request a URL of their choice.
+    The operator's LLM answers."""
+    with stub_llm(answering) as operator:
+        app = start(APP_VISITOR_LLM="", LLM_BASE_URL=operator.base_url, LLM_MODEL="m", LLM_API_KEY=OPERATOR_KEY)
+        assert not app.sidebar.text_input
+        assert "Answers: LLM · m" in " ".join(shown(c.value) for c in app.sidebar.caption)
+        app.chat_input[0].set_value(QUESTION).run()
+        assert not app.exception and set(operator.authorizations) == {f"Bearer {OPERATOR_KEY}"}
 
 _MARKDOWN = MarkdownIt("commonmark")
 # What GFM (Streamlit's renderer) would turn into a link even without Markdown syntax.
@@ -148,3 +151,16 @@ def test_uploads_over_the_cap_are_not_saved_and_refused_ones_are_removed(start, 
     assert not (uploads / "huge.txt").exists() and any("huge.txt: larger than the 50 MB limit" in shown(e.value) for e in app.sidebar.error)
     assert any("broken.txt" in shown(e.value) and "binary" in e.value for e in app.sidebar.error)
     assert not (uploads / "broken.txt").exists() and any("Removed from the corpus" in i.value and "broken.txt" in shown(i.value) for i in app.sidebar.info)
+
+
+def test_files_beyond_the_per_upload_cap_are_named_and_not_saved(start, library):
+    app = start(MAX_UPLOAD_FILES="1")
+    app.sidebar.get("file_uploader")[0].set_value([
+        ("first_synthetic.txt", "合成測試文本：某銀行推出了線上養老金賬戶服務。\n".encode(), "text/plain"),
+        ("second_synthetic.txt", "合成測試文本：某證券公司上線了碳賬戶平臺。\n".encode(), "text/plain"),
+    ]).run()
+    next(b for b in app.sidebar.button if b.label == "Add and index").click().run()
+    assert not app.exception
+    uploads = library / "corpus" / "uploads"
+    assert (uploads / "first_synthetic.txt").exists() and not (uploads / "second_synthetic.txt").exists()
+    assert any("At most 1 files per upload" in e.value and "second_synthetic.txt" in shown(e.value) for e in app.sidebar.error)

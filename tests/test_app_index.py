@@ -6,12 +6,11 @@ import subprocess
 import sys
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from index.embedder import configured_model
 from index.store import open_index
 
-from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL, shown, version_folder
+from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL, shown, start_app, version_folder
 
 pytestmark = pytest.mark.slow
 GBK_NAME = "数字金融案例.txt"
@@ -38,12 +37,7 @@ def library(built, tmp_path):
 
 
 def start(library, monkeypatch):
-    monkeypatch.setenv("INDEX_DIR", str(library / "index"))
-    monkeypatch.setenv("CORPUS_DIR", str(library / "corpus"))
-    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(REPO)
-    return AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
+    return start_app(monkeypatch, library / "index", library / "corpus", timeout=300)
 
 
 def test_a_damaged_index_is_rebuilt_with_a_notice(library, monkeypatch, matcher):

@@ -1,7 +1,7 @@
-"""LLM configuration from the environment; the API key never shows."""
+"""LLM configuration from the environment; the API key never shows; who may choose the LLM."""
 import pytest
 
-from qa.chat import LlmConfigError, LlmSettings
+from qa.chat import LlmConfigError, LlmSettings, visitors_choose_llm
 
 
 def test_no_llm_configured_means_none():
@@ -51,3 +51,18 @@ def test_content_sent_as_a_list_of_parts_is_read():
     with stub_llm(lambda messages: parts) as server:
         chat = OpenAIChat(LlmSettings(base_url=server.base_url, model="m", timeout_s=10, max_retries=0))
         assert "".join(chat.stream(Prompt(system="s", user="u"))) == "數字金融的本質是金融[1]。"
+
+
+@pytest.mark.parametrize("address, allowed", [
+    ("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("[::1]", True), ("localhost", True),
+    ("0.0.0.0", False), ("", False), (None, False), ("192.168.1.20", False), ("app.example.org", False),
+])
+def test_visitors_choose_an_llm_only_on_a_loopback_address_unless_the_operator_says(address, allowed):
+    assert visitors_choose_llm({}, address) is allowed
+    assert visitors_choose_llm({"APP_VISITOR_LLM": "allow"}, address) is True
+    assert visitors_choose_llm({"APP_VISITOR_LLM": " Deny "}, address) is False
+
+
+def test_an_unknown_visitor_llm_setting_is_a_clear_error():
+    with pytest.raises(LlmConfigError, match="APP_VISITOR_LLM.*allow or deny"):
+        visitors_choose_llm({"APP_VISITOR_LLM": "yes"}, "127.0.0.1")

@@ -19,7 +19,7 @@ from qa.display import ocr_progress
 from ingest.formats.ocr import OcrLine, assemble, reading_order, simplified_pages
 from ingest.pipeline import ocr_cache_dir
 
-from .conftest import SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL
+from .conftest import SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL, start_app
 from .test_cli import run
 
 
@@ -220,17 +220,8 @@ def test_scanned_text_is_found_quoted_with_its_page_and_marked_as_ocr(scanned):
 
 @pytest.mark.slow
 def test_app_marks_ocr_sources_and_reads_an_uploaded_page_image(scanned, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    from .conftest import REPO
-
     corpus, index, _, _ = scanned
-    monkeypatch.setenv("INDEX_DIR", str(index))
-    monkeypatch.setenv("CORPUS_DIR", str(corpus))
-    for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(REPO)
-    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
+    app = start_app(monkeypatch, index, corpus, timeout=300)
     app.chat_input[0].set_value("手機銀行多久完成審批？").run()
     assert not app.exception
     assert any(m.value.startswith("**[1]** 《") and "text read by OCR" in m.value for m in app.markdown)

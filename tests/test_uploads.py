@@ -1,7 +1,10 @@
 """Uploads: names are labels, never paths; nothing is overwritten or duplicated."""
+import shutil
+
 import pytest
 
-from ingest.uploads import safe_name, save_upload
+from ingest.errors import NoSpace
+from ingest.uploads import MAX_UPLOAD_FILES, max_upload_files, safe_name, save_upload
 
 
 @pytest.mark.parametrize(
@@ -74,3 +77,22 @@ def test_the_servers_upload_cap_is_the_ingests():
 
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["server"]["maxUploadSize"] * 2**20 == Limits().max_file_bytes
+
+
+def test_an_upload_that_would_leave_the_disk_nearly_full_is_never_written(tmp_path):
+    free = shutil.disk_usage(tmp_path).free
+    with pytest.raises(NoSpace, match="new.txt: not saved: the disk would have less than"):
+        save_upload(tmp_path / "uploads", "new.txt", b"data", min_free_bytes=free + 1)
+    assert not list((tmp_path / "uploads").iterdir())
+    assert save_upload(tmp_path / "uploads", "new.txt", b"data", min_free_bytes=free // 2)[1]
+
+
+@pytest.mark.parametrize("value, expected", [(None, MAX_UPLOAD_FILES), ("", MAX_UPLOAD_FILES), ("3", 3), (" 12 ", 12)])
+def test_files_per_upload_come_from_the_environment(value, expected):
+    assert max_upload_files({} if value is None else {"MAX_UPLOAD_FILES": value}) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many", "2.5"])
+def test_a_bad_files_per_upload_setting_names_itself(value):
+    with pytest.raises(ValueError, match="MAX_UPLOAD_FILES"):
+        max_upload_files({"MAX_UPLOAD_FILES": value})
