@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -67,12 +68,13 @@ def fit(x: np.ndarray, y: np.ndarray) -> tuple[AnswerabilityModel, np.ndarray]:
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     held_out = cross_val_predict(_model(), x, y, cv=folds, method="predict_proba")[:, 1]
     answerable = np.sort(held_out[y == 1])
-    threshold = float(answerable[int(np.floor(MAX_FALSE_REFUSALS * len(answerable)))])
+    # Rounded down to six decimals: rounding up could refuse the answerable question it sits on.
+    threshold = math.floor(float(answerable[int(np.floor(MAX_FALSE_REFUSALS * len(answerable)))]) * 1e6) / 1e6
     pipeline = _model().fit(x, y)
     scaler, regression = pipeline.steps[0][1], pipeline.steps[1][1]
     model = AnswerabilityModel(
         names=FEATURE_NAMES, mean=tuple(float(v) for v in scaler.mean_), scale=tuple(float(v) for v in scaler.scale_),
-        coef=tuple(float(v) for v in regression.coef_[0]), intercept=float(regression.intercept_[0]), threshold=round(threshold, 6),
+        coef=tuple(float(v) for v in regression.coef_[0]), intercept=float(regression.intercept_[0]), threshold=threshold,
     )
     return model, held_out
 

@@ -38,6 +38,13 @@ class Features:
     bm25_peak: float  # top BM25 score over the mean of the top ten (how much one passage stands out)
     expects_number_found: float  # when/number questions: 1 when the best sentence holds a number or date
     question_chars: float  # log of the question's length
+    # The weighted share in the best sentence of the question's words that are specific among
+    # the retrieved passages: a word's weight falls with the share of them holding it, so the
+    # topic every passage shares (an article's subject) counts little and the fact asked about
+    # counts most. A question about an article the corpus has, asking what it does not say,
+    # matches the topic but not the fact.
+    specific_lexical: float
+    passage_bigrams: float  # share of the question's character bigrams found in the best passage
 
     def vector(self) -> list[float]:
         return [getattr(self, name) for name in FEATURE_NAMES]
@@ -47,7 +54,7 @@ class Features:
 # the question's type, dense/BM25 agreement on the top passage, the gap to the next sentence.
 FEATURE_NAMES = (
     "best_dense", "best_lexical", "passage_lexical", "hits_lexical", "missing", "vocabulary",
-    "bm25_peak", "expects_number_found", "question_chars",
+    "bm25_peak", "expects_number_found", "question_chars", "specific_lexical", "passage_bigrams",
 )
 
 
@@ -68,15 +75,20 @@ def features(question: str, sentences: Sequence[Sentence], retriever: Retriever)
     bm25_peak = float(top[0] / (top.mean() or 1.0)) if top.size and top[0] > 0 else 0.0
     length = math.log1p(len(question))
     if not sentences:
-        return Features(0.0, 0.0, 0.0, 0.0, 1.0, vocabulary, bm25_peak, 0.0, length)
+        return Features(0.0, 0.0, 0.0, 0.0, 1.0, vocabulary, bm25_peak, 0.0, length, 0.0, 0.0)
     best = sentences[0]
 
     def matching(text: str) -> str:
         return re.sub(r"\s+", "", matcher.normalize(text))
 
     passage = matching(best.hit.chunk.text)
-    passages = "\n".join(matching(h.chunk.text) for h in dict.fromkeys(s.hit for s in sentences))
+    retrieved = [matching(h.chunk.text) for h in dict.fromkeys(s.hit for s in sentences)]
+    passages = "\n".join(retrieved)
     largest = max(weights.values(), default=0.0) or 1.0
+    specific = {t: w * sum(t not in text for text in retrieved) / len(retrieved) for t, w in weights.items()}
+    sentence = matching(best.text)
+    asked = "".join(re.findall(r"\w", matcher.normalize(question)))
+    bigrams = {asked[i : i + 2] for i in range(len(asked) - 1)}
     return Features(
         best_dense=best.dense, best_lexical=best.lexical,
         passage_lexical=sum(w for t, w in weights.items() if t in passage) / total,
@@ -85,6 +97,8 @@ def features(question: str, sentences: Sequence[Sentence], retriever: Retriever)
         vocabulary=vocabulary, bm25_peak=bm25_peak,
         expects_number_found=float(kind in ("when", "number") and holds_answer_kind(kind, matcher.normalize(best.text))),
         question_chars=length,
+        specific_lexical=sum(w for t, w in specific.items() if t in sentence) / (sum(specific.values()) or 1.0),
+        passage_bigrams=sum(g in passage for g in bigrams) / (len(bigrams) or 1),
     )
 
 

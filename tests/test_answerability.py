@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -90,3 +91,34 @@ def test_bench_quality_scores_every_configuration_on_a_slice(tmp_path):
         assert configuration["search"]["n"] == min(3, len(chosen) - 3) and 0 <= configuration["search"]["mrr@10"] <= 1
         assert configuration["ask"]["unanswerable"] == 3 and "answer_has_text" in configuration["ask"]
     assert figures["langchain_default"]["ask"]["refusal_accuracy"] == 0  # peers never refuse
+
+
+def _features(matcher, question: str, best: str, passages: list[str]):
+    """The features of `question` when `best` (a sentence of the first passage) scores best."""
+    import bm25s
+
+    from index.records import Chunk
+    from index.sentences import sentence_spans
+    from qa.answerability import features
+    from qa.evidence import Sentence
+    from qa.retrieve import Hit
+
+    hits = [Hit(rank=n + 1, chunk=Chunk(id=f"c{n}", doc="d.txt", title="d", case=None, section="", page=None, start=0, end=len(t), text=t), score=1.0)
+            for n, t in enumerate(passages)]
+    sentences = [Sentence(hit=h, start=s, end=e, text=h.chunk.text[s:e], dense=0.9, lexical=0.5, score=0.9 + (h.chunk.text[s:e] == best), quotable=True, vector=np.zeros(4))
+                 for h in hits for s, e in sentence_spans(h.chunk.text)]
+    sentences.sort(key=lambda x: -x.score)
+    bm25 = bm25s.BM25()
+    bm25.index([matcher.tokens(t) for t in passages], show_progress=False)
+    retriever = SimpleNamespace(matcher=matcher, index=SimpleNamespace(bm25=bm25, chunks=[h.chunk for h in hits]))
+    return features(question, sentences, retriever)
+
+
+def test_words_every_retrieved_passage_shares_count_little_for_the_fact_asked(matcher):
+    """A question about the article's subject asking what no passage says matches the topic
+    (best_lexical) but not the fact (specific_lexical); one whose fact is there matches both."""
+    passages = ["寧王朱權受封大寧。寧王善於用兵，帶甲八萬。", "寧王後來改封南昌。寧王在南昌去世。"]
+    missing = _features(matcher, "寧王的本名是什麼？", "寧王善於用兵，帶甲八萬。", passages)
+    there = _features(matcher, "寧王後來改封到哪裡？", "寧王後來改封南昌。", passages)
+    assert missing.best_lexical > 0.3 and missing.specific_lexical == 0.0
+    assert there.specific_lexical > 0.4 and there.passage_bigrams > missing.passage_bigrams

@@ -52,7 +52,7 @@ def test_empty_state_offers_examples_for_three_kinds_of_users(app):
 def test_asking_shows_a_cited_answer_and_opens_its_source(app):
     app.chat_input[0].set_value(QUESTION).run()
     assert not app.exception
-    assert "綠色低碳領域的應用" in markdown_text(app) and "[1]" in markdown_text(app)
+    assert "推動了綠色消費的普及" in markdown_text(app) and "[1]" in markdown_text(app)
     sources = app.radio(key="source-0")
     assert sources.value == 1
     assert ":orange-background[" in markdown_text(app)  # the supporting sentence, highlighted
@@ -72,8 +72,8 @@ def test_opening_another_citation_shows_its_passage(app):
 def test_simplified_display_keeps_the_verbatim_source(app):
     app.sidebar.radio[0].set_value("simplified").run()
     app.chat_input[0].set_value(QUESTION).run()
-    assert "绿色低碳领域的应用" in markdown_text(app)
-    assert any("綠色低碳領域的應用" in t.value for t in app.text)  # verbatim, traditional
+    assert "推动了绿色消费的普及" in markdown_text(app)
+    assert any("推動了綠色消費的普及" in t.value for t in app.text)  # verbatim, traditional
 
 
 def test_document_filter_applies_before_ranking(app):
@@ -104,7 +104,7 @@ def test_broken_llm_url_falls_back_to_quotes_with_a_notice(app):
     assert "Answers: LLM · any-model" in " ".join(shown(c.value) for c in app.sidebar.caption)
     app.chat_input[0].set_value(QUESTION).run()
     assert not app.exception
-    assert app.warning and "綠色低碳領域的應用" in markdown_text(app)
+    assert app.warning and "推動了綠色消費的普及" in markdown_text(app)
     assert app.radio(key="source-0").value == 1
 
 

@@ -100,3 +100,10 @@ def test_how_questions_quote_up_to_three_passages(matcher):
                  passage(3, "人工智能監測企業研發進度。", 0.925), passage(4, "無關的句子在這裡。", 0.80)]
     quotes = _Finder(matcher).quotes("数字金融如何帮助科技企业解决融资难题？", sentences)
     assert [q.hit.chunk.id for q in quotes] == ["c1", "c2", "c3"]
+
+
+def test_a_restating_sentence_brings_the_better_scored_neighbour_with_the_answer(matcher):
+    text = "1388年，高麗國王派李成桂進攻遼東。李成桂反對出兵，回軍發動政變。1392年，李成桂自立為王。"
+    sentences = _sentences(text, {"李成桂反對出兵，回軍發動政變。": 0.95, "1388年，高麗國王派李成桂進攻遼東。": 0.90, "1392年，李成桂自立為王。": 0.80})
+    quotes = _Finder(matcher).quotes("李成桂在哪一年回军发动政变？", sentences)
+    assert [q.text for q in quotes] == ["1388年，高麗國王派李成桂進攻遼東。", "李成桂反對出兵，回軍發動政變。"]
