@@ -95,7 +95,7 @@ def features(question: str, sentences: Sequence[Sentence], retriever: Retriever)
         hits_lexical=sum(w for t, w in weights.items() if t in passages) / total,
         missing=max((w for t, w in weights.items() if t not in passage), default=0.0) / largest,
         vocabulary=vocabulary, bm25_peak=bm25_peak,
-        expects_number_found=float(kind in ("when", "number") and holds_answer_kind(kind, matcher.normalize(best.text))),
+        expects_number_found=float(kind in ("when", "number") and holds_answer_kind(kind, matcher.normalize(best.text), matcher.normalize(question))),
         question_chars=length,
         specific_lexical=sum(w for t, w in specific.items() if t in sentence) / (sum(specific.values()) or 1.0),
         passage_bigrams=sum(g in passage for g in bigrams) / (len(bigrams) or 1),

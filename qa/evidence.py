@@ -163,7 +163,8 @@ class EvidenceFinder:
         kind = question_type(self._matcher.normalize(question))
         best = candidates[0]
         if kind in FACTOID:
-            holds = lambda x: holds_answer_kind(kind, self._matcher.normalize(x.text))  # noqa: E731
+            asked = self._matcher.normalize(question)
+            holds = lambda x: holds_answer_kind(kind, self._matcher.normalize(x.text), asked)  # noqa: E731
             near = [x for x in candidates if x.score >= best.score - s.factoid_within]
             chosen = next((x for x in near if holds(x)), best)
             # The best sentence may restate the question while a neighbour holds the answer:

@@ -22,6 +22,7 @@ _TYPE_PATTERNS = (
     ("which", re.compile(r"哪|何|\bwhich\b", re.I)),
 )
 _NUMBER = re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万亿两〇零]+[年月日号个位名次%％万亿千百元人倍]|世纪|年代")
+_NUMBER_RUN = re.compile(r"[0-9０-９][0-9０-９.,%％]*|[一二三四五六七八九十百千万亿两〇零]{2,}")
 # jieba part-of-speech tags: person names (nr), places (ns), organizations (nt), other proper nouns (nz).
 _NAME_TAGS = {"who": ("nr", "nt"), "where": ("ns",), "which": ("nr", "ns", "nt", "nz")}
 
@@ -38,12 +39,16 @@ def _pos_tokenizer():
     return jieba.posseg.POSTokenizer()
 
 
-def holds_answer_kind(kind: str, normalized_text: str) -> bool:
+def holds_answer_kind(kind: str, normalized_text: str, normalized_question: str = "") -> bool:
     """Whether the text (matching form) holds what a question of `kind` asks for: a number or
     date for when/number questions, a person's or organization's name for who, a place for
-    where, a proper noun or number for which. Other kinds ask for nothing this can see: True."""
+    where, a proper noun or number for which. Other kinds ask for nothing this can see: True.
+    What the question itself states is not its answer: the question's numbers and names in
+    the text do not count (「2025年的净利润是多少」 is not answered by a sentence about 2025)."""
+    for given in sorted(set(_NUMBER_RUN.findall(normalized_question)), key=len, reverse=True):
+        normalized_text = normalized_text.replace(given, " ")
     if kind in ("when", "number") or (kind == "which" and _NUMBER.search(normalized_text)):
         return bool(_NUMBER.search(normalized_text))
     if kind in _NAME_TAGS:
-        return any(pair.flag.startswith(_NAME_TAGS[kind]) for pair in _pos_tokenizer().lcut(normalized_text))
+        return any(pair.flag.startswith(_NAME_TAGS[kind]) and pair.word not in normalized_question for pair in _pos_tokenizer().lcut(normalized_text))
     return True

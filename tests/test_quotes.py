@@ -107,3 +107,11 @@ def test_a_restating_sentence_brings_the_better_scored_neighbour_with_the_answer
     sentences = _sentences(text, {"李成桂反對出兵，回軍發動政變。": 0.95, "1388年，高麗國王派李成桂進攻遼東。": 0.90, "1392年，李成桂自立為王。": 0.80})
     quotes = _Finder(matcher).quotes("李成桂在哪一年回军发动政变？", sentences)
     assert [q.text for q in quotes] == ["1388年，高麗國王派李成桂進攻遼東。", "李成桂反對出兵，回軍發動政變。"]
+
+
+def test_what_the_question_states_is_not_its_answer():
+    question = "某银行2025年的净利润是多少？"
+    assert not holds_answer_kind("number", "2025年数字金融创新案例征集活动全面完成", question)
+    assert holds_answer_kind("number", "2025年该行净利润为12.5亿元", question)
+    assert holds_answer_kind("number", "2025年数字金融创新案例征集活动全面完成")  # without the question: a number
+    assert not holds_answer_kind("who", "张三在会上发言", "张三在会上说了什么？")
