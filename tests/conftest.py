@@ -123,3 +123,18 @@ def start_app(monkeypatch, index: Path, corpus: Path | None = None, *, locale: s
     if locale is not None:
         app.context["locale"] = locale
     return app.run()
+
+
+def indexed_library(root: Path, extra: dict[str, str]) -> Path:
+    """`root/corpus`: the default corpus plus the `extra` files (name -> text, SYNTHETIC),
+    indexed into `root/index` by the real ingest CLI. Returns `root`."""
+    import shutil
+    import subprocess
+    import sys
+
+    corpus = root / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    for name, text in extra.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "ingest", str(corpus), "--index", str(root / "index")], cwd=REPO, check=True, capture_output=True)
+    return root

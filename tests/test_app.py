@@ -2,17 +2,14 @@
 filter, switch script, upload good and bad files, export, a broken LLM URL, similar cases and
 a comparison, a lesson pack."""
 import re
-import shutil
 from dataclasses import asdict
-import subprocess
-import sys
 
 import pytest
 
 from qa.i18n import messages
 from qa.language import PHRASES
 
-from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL, shown, start_app
+from .conftest import SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL, indexed_library, shown, start_app
 from .synthetic_book import text_casebook
 
 pytestmark = pytest.mark.slow
@@ -23,14 +20,10 @@ QUESTION = "數字金融如何推動綠色消費？"
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     """The real default corpus plus SYNTHETIC case files (two short ones and a four-case book), indexed once."""
-    root = tmp_path_factory.mktemp("app")
-    corpus = root / "corpus"
-    shutil.copytree(REPO / "corpus", corpus)
-    (corpus / "case1_synthetic.txt").write_text(SYNTHETIC_TRADITIONAL, encoding="utf-8")
-    (corpus / "case2_synthetic.txt").write_text(SYNTHETIC_SIMPLIFIED_GREEN, encoding="utf-8")
-    (corpus / "casebook_synthetic.txt").write_text(text_casebook(), encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "ingest", str(corpus), "--index", str(root / "index")], cwd=REPO, check=True, capture_output=True)
-    return root
+    return indexed_library(tmp_path_factory.mktemp("app"), {
+        "case1_synthetic.txt": SYNTHETIC_TRADITIONAL, "case2_synthetic.txt": SYNTHETIC_SIMPLIFIED_GREEN,
+        "casebook_synthetic.txt": text_casebook(),
+    })
 
 
 @pytest.fixture

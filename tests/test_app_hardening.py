@@ -1,17 +1,14 @@
 """The app as an attacker meets it, through AppTest with the real model (slow): the operator's
-API key never reaches a URL a visitor typed, and off a loopback address a visitor cannot type one; text planted in a model reply or a server error
-never becomes a link or an image; uploads are capped and refused ones removed; exporting a
+API key never reaches a URL a visitor typed, and off a loopback address a visitor cannot type
+one; text planted in a model reply or a server error never becomes a link or an image; uploads are capped and refused ones removed; exporting a
 passage with control characters works. The LLM is `tests/stub_llm.py` (exact planted text);
 the real llama-cpp server is exercised by `tests/llm`."""
 import re
-import shutil
-import subprocess
-import sys
 
 import pytest
 from markdown_it import MarkdownIt
 
-from .conftest import REPO, shown, start_app
+from .conftest import indexed_library, shown, start_app
 from .stub_llm import stub_llm
 
 pytestmark = pytest.mark.slow
@@ -26,12 +23,7 @@ CONTROL_TEXT = "合成測試文本：某銀行\f為老年客戶提供\x0b線上�
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hardening")
-    corpus = root / "corpus"
-    shutil.copytree(REPO / "corpus", corpus)
-    (corpus / "control_synthetic.txt").write_text(CONTROL_TEXT, encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "ingest", str(corpus), "--index", str(root / "index")], cwd=REPO, check=True, capture_output=True)
-    return root
+    return indexed_library(tmp_path_factory.mktemp("hardening"), {"control_synthetic.txt": CONTROL_TEXT})
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 
@@ -16,7 +15,7 @@ import pytest
 
 from bench.api import corpus_texts, running_api
 
-from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL
+from .conftest import REPO, SYNTHETIC_SIMPLIFIED_GREEN, SYNTHETIC_TRADITIONAL, indexed_library
 from .test_cli import HIT_FIELDS
 
 pytestmark = pytest.mark.slow
@@ -31,11 +30,8 @@ def _ingest(corpus, index):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    root = tmp_path_factory.mktemp("server")
+    root = indexed_library(tmp_path_factory.mktemp("server"), {"case1_synthetic.txt": SYNTHETIC_TRADITIONAL})
     corpus = root / "corpus"
-    shutil.copytree(REPO / "corpus", corpus)
-    (corpus / "case1_synthetic.txt").write_text(SYNTHETIC_TRADITIONAL, encoding="utf-8")
-    _ingest(corpus, root / "index")
     with running_api(root / "index", root / "server.log", workers=2, env={"API_TOKEN": TOKEN}) as server:
         yield server.url, corpus, root / "index", root / "server.log"
 
