@@ -259,16 +259,16 @@ def _previous_vectors(path: Path, model: str, engine: str) -> dict[str, np.ndarr
     return {}
 
 
-# How passage and sentence vectors are made. "separate": the passage and each of its sentences
-# embedded on their own (shipped). "late": late chunking (Günther et al. 2024), each sentence's
-# vector the mean of the passage's final token states over its span, from the passage's one
-# forward pass: a sixth of the texts and about half the model's work, but on DRCD dev it lost
-# 0.03 MRR@10, 0.02 cited evidence and 0.03 answers holding the answer (`python -m bench`,
-# configuration st-late), so it is not shipped. "pooled": the reverse, sentences embedded on
-# their own and the passage's vector their mean weighted by length (its section title counted
-# as one more sentence), so no passage runs through the model: about half the model's work.
+# How passage and sentence vectors are made. "pooled" (shipped): sentences embedded on their own
+# and the passage's vector their mean weighted by length (its section title counted as one more
+# sentence), so no passage runs through the model: about half the model's work, within 0.01 of
+# "separate" on DRCD dev (`python -m bench`, configurations shipped and st-float32). "separate":
+# the passage and each of its sentences embedded on their own. "late": late chunking (Günther et
+# al. 2024), each sentence's vector the mean of the passage's final token states over its span,
+# from the passage's one forward pass: it lost 0.03 MRR@10, 0.02 cited evidence and 0.03 answers
+# holding the answer on DRCD dev (configuration st-late), so it is not shipped.
 SentenceVectors = Literal["late", "separate", "pooled"]
-SENTENCE_VECTORS = "separate"
+SENTENCE_VECTORS = "pooled"
 _LATE = "late chunking v1"  # in the keys of late sentence vectors: they depend on their passage
 _POOLED = "pooled v1"  # in the keys of pooled passage vectors
 

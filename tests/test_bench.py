@@ -131,7 +131,7 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert set(ingest) == {"corpus", "drcd-2"} and all(set(rows) == {"shipped", "st-late"} for rows in ingest.values())
     shipped, late = ingest["drcd-2"]["shipped"], ingest["drcd-2"]["st-late"]
     assert shipped["files"] == late["files"] == 2 and shipped["passages"] == late["passages"]
-    # late chunking: about one text per passage; shipped embeds every sentence on its own too
+    # late chunking: about one text per passage; shipped embeds every sentence on its own
     assert late["passages"] <= late["texts_embedded"] < shipped["texts_embedded"]
     assert all(0 <= row[k] <= 1 for row in (shipped, late) for k in ("mrr@10", "cited_evidence", "answer_has_text"))
     assert results["machine"]["device"] == "cpu" and results["machine"]["usable_cpus"] >= 1

