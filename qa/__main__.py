@@ -100,7 +100,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     lesson.add_argument("--extractive", action="store_true", help="no LLM even when one is configured: passages and key terms only")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes, each with its own index and model (default: one per core)")
+    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="answering processes, each with its own index and model (default: one per core)")
     return parser.parse_args(argv)
 
 
@@ -327,7 +327,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise SystemExit("error: --workers must be at least 1")
     if args.index is not None:
-        os.environ["INDEX_DIR"] = str(args.index)  # the worker processes read their settings from the environment
+        os.environ["INDEX_DIR"] = str(args.index)
     try:
         check_settings()
     except (IndexUnavailable, EmbedderError, LlmConfigError, PromptError, LimitsConfigError) as exc:

@@ -40,6 +40,9 @@ class InputRefused(ValueError):
         super().__init__(message)
         self.message, self.reason, self.field, self.limit = message, reason, field, limit
 
+    def __reduce__(self):  # raised in an answering process of the API server, re-raised in its HTTP process
+        return type(self), (self.message, self.reason, self.field, self.limit)
+
 
 @dataclass(frozen=True)
 class Limits:

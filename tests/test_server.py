@@ -1,13 +1,16 @@
 """The HTTP API (issue 13) and its limits (issue 19), end to end: the real server
-(`python -m qa serve`, two worker processes, the bundled model) on a free loopback port, the
+(`python -m qa serve`, two answering processes, the bundled model) on a free loopback port, the
 real `openai` client for chat, httpx for search and the error cases. The index is the real
 default corpus plus a SYNTHETIC case file (tests/conftest.py)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import openai
@@ -33,7 +36,7 @@ def served(tmp_path_factory):
     root = indexed_library(tmp_path_factory.mktemp("server"), {"case1_synthetic.txt": SYNTHETIC_TRADITIONAL})
     corpus = root / "corpus"
     with running_api(root / "index", root / "server.log", workers=2, env={"API_TOKEN": TOKEN}) as server:
-        yield server.url, corpus, root / "index", root / "server.log"
+        yield server.url, corpus, root / "index", root / "server.log", server.pid
 
 
 @pytest.fixture(scope="module")
@@ -171,19 +174,40 @@ def test_openapi_docs_are_served(http):
 
 
 def test_a_newly_committed_index_is_served_without_restart(served, http):
-    url, corpus, index, _ = served
+    url, corpus, index, *_ = served
     before = httpx.get(f"{url}/health").json()
     (corpus / "case2_synthetic.txt").write_text(SYNTHETIC_SIMPLIFIED_GREEN, encoding="utf-8")
     _ingest(corpus, index)
-    for _ in range(4):  # both worker processes see it
-        health = httpx.get(f"{url}/health").json()
-        assert health["documents"] == before["documents"] + 1 and health["passages"] > before["passages"]
-    hits = http.post("/v1/search", json={"question": "區塊鏈如何記錄能耗數據？", "k": 1}).json()["hits"]
-    assert hits[0]["doc"] == "case2_synthetic.txt"
-    _verbatim(served, hits)
+    health = httpx.get(f"{url}/health").json()
+    assert health["documents"] == before["documents"] + 1 and health["passages"] > before["passages"]
+    for _ in range(4):  # whichever answering process takes it
+        hits = http.post("/v1/search", json={"question": "區塊鏈如何記錄能耗數據？", "k": 1}).json()["hits"]
+        assert hits[0]["doc"] == "case2_synthetic.txt"
+        _verbatim(served, hits)
 
 
 def test_the_token_is_never_logged(served, http):
     http.get("/v1/models")
     log = served[3].read_text(encoding="utf-8")
     assert "GET /v1/models" in log and TOKEN not in log
+
+
+def _answering_processes(server_pid: int) -> list[int]:
+    """The server's answering processes: its children started by multiprocessing's spawn."""
+    children = [int(c) for task in Path(f"/proc/{server_pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    return [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def test_an_answering_process_that_dies_is_replaced(served, http):
+    """A killed answering process (out of memory, an operator's kill) fails no request: the
+    server starts new ones and answers."""
+    before = _answering_processes(served[4])
+    assert len(before) == 2
+    os.kill(before[0], signal.SIGKILL)
+    for _ in range(3):
+        response = http.post("/v1/search", json={"question": QUESTION, "k": 2})
+        assert response.status_code == 200, response.text
+        _verbatim(served, response.json()["hits"])
+    after = _answering_processes(served[4])
+    assert len(after) == 2 and before[0] not in after
+    assert "an answering process died" in served[3].read_text(encoding="utf-8")

@@ -12,8 +12,10 @@ import subprocess
 import sys
 import time
 
+import openai
 import pytest
 
+from bench.api import corpus_texts, running_api
 from qa.answer import Answer, Restart, TextDelta, Turn
 from qa.assistant import Assistant
 from qa.llm import OpenAIChat
@@ -107,3 +109,27 @@ def test_falls_back_to_quotes_when_the_server_goes_away(model_path, index_dir):
         again = assistant.ask(ANSWERABLE)  # the server is gone from the start
         assert again.mode == "extractive" and again.notice and again.found
         assert time.monotonic() - started < 30
+
+
+def test_the_api_answers_through_the_llm_whole_and_streamed(server, index_dir):
+    """The HTTP API with the server's LLM_* settings: the real `openai` client gets an LLM
+    answer whose citations are verbatim, whole and as a stream of pieces; the key is never logged."""
+    env = {"LLM_BASE_URL": server.base_url, "LLM_MODEL": server.model, "LLM_API_KEY": "test-key-0000"}
+    log = index_dir.parent / "api.log"
+    texts = corpus_texts(index_dir.parent / "corpus")
+    with running_api(index_dir, log, workers=1, env=env) as api:
+        client = openai.OpenAI(base_url=f"{api.url}/v1", api_key="unused", max_retries=0, timeout=600)
+        asked = [{"role": "user", "content": ANSWERABLE}]
+        whole = client.chat.completions.create(model="casebook", messages=asked).model_dump()
+        assert whole["found"] and whole["mode"] == "llm" and whole["choices"][0]["message"]["content"].strip()
+        pieces, final = [], None
+        for chunk in client.chat.completions.create(model="casebook", messages=asked, stream=True):
+            chunk = chunk.model_dump()
+            pieces += [chunk["choices"][0]["delta"].get("content") or ""]
+            final = chunk if chunk["choices"][0]["finish_reason"] == "stop" else final
+        assert len([p for p in pieces if p]) > 2 and final and final["found"]
+        for answer, text in ((whole, whole["choices"][0]["message"]["content"]), (final, final["answer"])):
+            marks = {int(n) for n in MARKER.findall(text)}
+            assert marks <= {c["n"] for c in answer["citations"]}
+            assert all(texts[c["doc"]][c["start"]:c["end"]] == c["text"] for c in answer["citations"])
+    assert "test-key-0000" not in log.read_text(encoding="utf-8")
