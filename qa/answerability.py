@@ -3,9 +3,10 @@ the best sentences, fitted on many questions (`python -m bench calibrate`), not 
 
 Owns the features the decision uses, and the fitted model (`data/answerability.json`: feature names,
 standardization, coefficients and the operating point, with what it was fitted on). Scoring
-sentences is `qa.evidence`'s job; retrieval is `qa.retrieve`'s. Questions without Chinese
-characters are outside what the model was fitted on (DRCD is Chinese only): for them
-`qa.evidence` keeps its cross-language similarity threshold.
+sentences is `qa.evidence`'s job; retrieval is `qa.retrieve`'s. Two models with the same
+features: one for Chinese questions, one for questions without Chinese characters (fitted on
+English translations of the same calibration questions; cross-language cosines run lower and
+closer together, and the lexical features mostly stay at zero).
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from index.sentences import has_cjk
 
 from .evidence import Sentence
 from .questions import holds_answer_kind, question_type
@@ -45,6 +48,13 @@ class Features:
     # matches the topic but not the fact.
     specific_lexical: float
     passage_bigrams: float  # share of the question's character bigrams found in the best passage
+    # How far the best cosines stand out of what any text of this index scores for this
+    # question (`Retriever.cosine_spread`): in standard deviations, for sentences and passages,
+    # and the best sentence cosine's lead over the tenth. Cross-language cosines are lower and
+    # closer together than Chinese ones; how far the best stands out says more than its value.
+    sentence_z: float
+    passage_z: float
+    sentence_lead: float
 
     def vector(self) -> list[float]:
         return [getattr(self, name) for name in FEATURE_NAMES]
@@ -55,6 +65,7 @@ class Features:
 FEATURE_NAMES = (
     "best_dense", "best_lexical", "passage_lexical", "hits_lexical", "missing", "vocabulary",
     "bm25_peak", "expects_number_found", "question_chars", "specific_lexical", "passage_bigrams",
+    "sentence_z", "passage_z", "sentence_lead",
 )
 
 
@@ -74,8 +85,17 @@ def features(question: str, sentences: Sequence[Sentence], retriever: Retriever)
     top = np.sort(scores)[::-1][:10]
     bm25_peak = float(top[0] / (top.mean() or 1.0)) if top.size and top[0] > 0 else 0.0
     length = math.log1p(len(question))
+    (sentence_mean, sentence_std), (passage_mean, passage_std) = retriever.cosine_spread(question)
+    vector = retriever.question_vector(question)
+    best_sentences = index.sentence_dense.search(vector, min(10, index.sentence_dense.ntotal))[0][0]
+    best_passage = float(index.dense.search(vector, 1)[0][0][0]) if index.dense.ntotal else 0.0
+    spread = dict(
+        sentence_z=(float(best_sentences[0]) - sentence_mean) / sentence_std if best_sentences.size else 0.0,
+        passage_z=(best_passage - passage_mean) / passage_std,
+        sentence_lead=float(best_sentences[0] - best_sentences[-1]) if best_sentences.size else 0.0,
+    )
     if not sentences:
-        return Features(0.0, 0.0, 0.0, 0.0, 1.0, vocabulary, bm25_peak, 0.0, length, 0.0, 0.0)
+        return Features(0.0, 0.0, 0.0, 0.0, 1.0, vocabulary, bm25_peak, 0.0, length, 0.0, 0.0, **spread)
     best = sentences[0]
 
     def matching(text: str) -> str:
@@ -99,6 +119,7 @@ def features(question: str, sentences: Sequence[Sentence], retriever: Retriever)
         question_chars=length,
         specific_lexical=sum(w for t, w in specific.items() if t in sentence) / (sum(specific.values()) or 1.0),
         passage_bigrams=sum(g in passage for g in bigrams) / (len(bigrams) or 1),
+        **spread,
     )
 
 
@@ -126,12 +147,30 @@ class AnswerabilityModel:
                 "intercept": self.intercept, "threshold": self.threshold}
 
 
+@dataclass(frozen=True)
+class Answerability:
+    """The model for Chinese questions and the one for questions without Chinese characters."""
+
+    chinese: AnswerabilityModel
+    other: AnswerabilityModel
+
+    def answers(self, question: str, found: Features) -> bool:
+        return (self.chinese if has_cjk(question) else self.other).answers(found)
+
+
+MODELS = ("chinese", "other")
+
+
 class ModelMismatch(Exception):
     """The model file does not fit this code's features; re-run `python -m bench calibrate`."""
 
 
-def load_model(path: Path = MODEL_PATH) -> AnswerabilityModel:
-    data = json.loads(path.read_text(encoding="utf-8"))["model"]
-    if tuple(data["names"]) != FEATURE_NAMES:
-        raise ModelMismatch(f"{path} was fitted on features {data['names']}, this version computes {list(FEATURE_NAMES)}; re-run `python -m bench calibrate`")
-    return AnswerabilityModel(tuple(data["names"]), tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]), float(data["intercept"]), float(data["threshold"]))
+def load_answerability(path: Path = MODEL_PATH) -> Answerability:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    models = []
+    for name in MODELS:
+        model = data.get(name, {}).get("model")
+        if model is None or tuple(model["names"]) != FEATURE_NAMES:
+            raise ModelMismatch(f"{path} has no {name} model for this version's features {list(FEATURE_NAMES)}; re-run `python -m bench calibrate`")
+        models.append(AnswerabilityModel(tuple(model["names"]), tuple(model["mean"]), tuple(model["scale"]), tuple(model["coef"]), float(model["intercept"]), float(model["threshold"])))
+    return Answerability(*models)

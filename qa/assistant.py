@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
-from index.sentences import has_cjk
-
 from . import extractive, verify
 from .answer import Answer, Citation, Restart, TextDelta, Turn
-from .answerability import AnswerabilityModel, features, load_model
+from .answerability import Answerability, features, load_answerability
 from .chat import ChatModel, LlmError, LlmSettings
 from .evidence import EvidenceFinder, EvidenceSettings, Sentence
 from .facts import FactCheck
@@ -57,7 +55,7 @@ class Assistant:
         prompts: Prompts | None = None,
         followups: FollowupRule = FollowupRule(),
         limits: Limits = Limits(),
-        answerability: AnswerabilityModel | None = None,
+        answerability: Answerability | None = None,
     ):
         self.retriever = retriever
         self.chat = chat
@@ -68,7 +66,7 @@ class Assistant:
         self._prompts = prompts or Prompts()
         self._followups = followups
         self._detector = ScriptDetector()
-        self._answerability = answerability or load_model()
+        self._answerability = answerability or load_answerability()
 
     def for_session(self, chat: ChatModel | None, settings: AssistantSettings) -> Assistant:
         """This assistant with another chat model and settings, sharing what is built per
@@ -110,13 +108,8 @@ class Assistant:
 
     def answers(self, question: str, sentences: Sequence[Sentence]) -> bool:
         """Whether the corpus answers `question`, given its scored sentences: the calibrated
-        model for Chinese questions; questions without Chinese characters, which it was not
-        fitted on, keep the evidence finder's cross-language threshold."""
-        if not sentences:
-            return False
-        if not has_cjk(question):
-            return self._evidence.answers(question, sentences)
-        return self._answerability.answers(features(question, sentences, self.retriever))
+        model for its script (Chinese, or other)."""
+        return bool(sentences) and self._answerability.answers(question, features(question, sentences, self.retriever))
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
         """The question as it would be asked on its own, given the conversation so far."""

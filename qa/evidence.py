@@ -1,13 +1,11 @@
-"""Which sentences of the retrieved passages answer a question, and whether any does.
+"""Which sentences of the retrieved passages answer a question, and which of them to quote.
 
 A sentence's score is its dense similarity to the question (the index's stored sentence
 vectors) plus a small lexical term: the share of the question's informative words (weighted by
 `TextMatcher.term_weight`) that occur in it; for Chinese questions less a small step per rank of
 its passage (of two sentences that match alike, the one in the better-ranked passage answers
-more often). Whether the corpus answers a Chinese question is `qa.answerability`'s calibrated
-model; for questions without Chinese characters (cross-language similarities run lower, and no
-calibration set has them) the best score must reach `min_support_other`. Composing the answer
-is left to `qa.extractive` and `qa.assistant`.
+more often). Whether the corpus answers a question is `qa.answerability`'s calibrated models'
+decision. Composing the answer is left to `qa.extractive` and `qa.assistant`.
 """
 from __future__ import annotations
 
@@ -39,9 +37,6 @@ class EvidenceSettings:
     # gave the same, 0.01 0.952). Cross-language similarities are lower and closer together, and
     # no calibration question is English: for questions without Chinese characters it is 0.
     rank_step: float = 0.02
-    # A question without Chinese characters is answered when its best sentence reaches this
-    # score (fitted to the book's English questions; see the module docstring).
-    min_support_other: float = 0.79
     max_quotes: int = 3
     keep_within: float = 0.02  # further quotes score at most this far below the best one
     # How/why questions: up to `max_quotes` sentences from different passages within this of the best.
@@ -141,11 +136,6 @@ class EvidenceFinder:
 
     def _combined(self, match: tuple[float, float]) -> float:
         return match[0] + self.settings.lexical_weight * match[1]
-
-    def answers(self, question: str, sentences: Sequence[Sentence]) -> bool:
-        """For a question without Chinese characters: whether the best sentence is good enough
-        evidence that the corpus answers it."""
-        return bool(sentences) and sentences[0].score >= self.settings.min_support_other
 
     def quotes(self, question: str, sentences: Sequence[Sentence]) -> list[Sentence]:
         """The sentences to quote: a label or heading with the short lines around it; for a

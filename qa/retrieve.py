@@ -110,6 +110,9 @@ class Hit:
         }
 
 
+_MOMENT_ROWS = 20_000  # rows the cosine spread is taken from (a large index's first call stays fast)
+
+
 class Retriever:
     """Ranks an index's chunks for a question. Settings at construction, questions at call time."""
 
@@ -121,6 +124,7 @@ class Retriever:
         self._sentence_owner = index.sentence_owner
         # A question is embedded once however many steps (ranking, evidence, answerability) ask.
         self._question_vectors = functools.lru_cache(maxsize=256)(self._embed_question)
+        self._moments = functools.cache(self._vector_moments)
 
     @property
     def matcher(self) -> TextMatcher:
@@ -133,6 +137,23 @@ class Retriever:
     def question_vector(self, question: str) -> np.ndarray:
         """The question's embedding, shape (1, dim), L2-normalized (read-only: it is cached)."""
         return self._question_vectors(question)
+
+    def cosine_spread(self, question: str) -> tuple[tuple[float, float], tuple[float, float]]:
+        """(mean, standard deviation) of the question's cosines with every sentence vector of
+        the index, and with every passage vector: what an unrelated text scores here, for this
+        question (answerability's null distribution). Exact for the rows the moments were taken
+        from: up to `_MOMENT_ROWS` evenly spaced rows of each, once per index."""
+        q = self.question_vector(question)[0].astype(np.float64)
+        return tuple(  # type: ignore[return-value]
+            (float(q @ mean), float(np.sqrt(max(q @ covariance @ q, 1e-12)))) for mean, covariance in self._moments()
+        )
+
+    def _vector_moments(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        moments = []
+        for vectors in (self.index.sentence_vectors, self.index.vectors):
+            rows = np.asarray(vectors[np.linspace(0, len(vectors) - 1, min(len(vectors), _MOMENT_ROWS)).astype(int)], dtype=np.float64)
+            moments.append((rows.mean(axis=0), np.cov(rows, rowvar=False) if len(rows) > 1 else np.zeros((rows.shape[1],) * 2)))
+        return moments
 
     def _embed_question(self, question: str) -> np.ndarray:
         vector = self.embedder.embed([self._matcher.normalize(question)], "query")
