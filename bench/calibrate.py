@@ -5,6 +5,8 @@ it with the shipped pipeline (cached: a re-run embeds nothing unless the corpus,
 model changed), runs every question through retrieval and evidence as the assistant does,
 fits a standardized logistic regression on the features of `qa.answerability`, picks the
 operating point, and writes `qa/data/answerability.json` (committed; the assistant loads it).
+Then fits the quote selector (`bench.quotes`, `qa.selector`) on the same split's answerable
+questions and writes `qa/data/quotes.json`.
 Two models: one on the Chinese questions, one on their English translations (`bench.english`)
 for questions without Chinese characters. Prints each one's ROC (cross-validated on the
 calibration questions), operating point and feature ablation. Deterministic: same data, same file.
@@ -32,10 +34,12 @@ from qa.answerability import FEATURE_NAMES, MODEL_PATH, MODELS, AnswerabilityMod
 from qa.assistant import AssistantSettings
 from qa.evidence import EvidenceFinder
 from qa.retrieve import Retriever
+from qa.selector import MODEL_PATH as QUOTES_PATH
 
 from .drcd import SplitSettings, build_split
 from .english import in_english
 from .indexes import corpus_index
+from .quotes import cases, fit_quotes
 
 REPO = Path(__file__).resolve().parent.parent
 # The operating point: the highest probability threshold at which at most this share of the
@@ -125,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-set", type=Path, default=shared / "questions.jsonl", help="questions never fitted on (their articles are left out)")
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="split, index and caches (default var/bench)")
     parser.add_argument("--out", type=Path, default=MODEL_PATH, help=f"model file (default {MODEL_PATH.relative_to(REPO)})")
+    parser.add_argument("--quotes-out", type=Path, default=QUOTES_PATH, help=f"quote selector file (default {QUOTES_PATH.relative_to(REPO)})")
     args = parser.parse_args(argv)
     split = SplitSettings()
     corpus, question_file = build_split(args.drcd, args.report_set, args.work / "calibration", split)
@@ -144,7 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     _log(f"model written to {args.out}")
-    print(json.dumps({name: result[name]["cross_validated"] for name in MODELS}, ensure_ascii=False, indent=1))
+    english = in_english(questions)
+    quotes = {"command": "python -m bench calibrate", "fitted_on": {
+        "questions": {"chinese": sum(1 for q in questions if q["evidence"]), "english": sum(1 for q in english if q["evidence"])},
+        "rows": "every sentence of the passages the assistant retrieves for an answerable question; label: it contains one of DRCD's answer spans",
+        "corpus": f"the answerability model's ({len(list(corpus.iterdir()))} articles)", "embedding_model": embedder.name, "index": index_dir.name,
+    }, **fit_quotes(retriever, cases(retriever, {"chinese": questions, "english": english}, _log))}
+    args.quotes_out.write_text(json.dumps(quotes, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    _log(f"quote selector written to {args.quotes_out}")
+    print(json.dumps({**{name: result[name]["cross_validated"] for name in MODELS}, "quotes": quotes["cross_validated"]}, ensure_ascii=False, indent=1))
     return 0
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from index.sentences import has_cjk
 
 from .evidence import Sentence
+from .logistic import ModelMismatch, StandardizedLogistic  # noqa: F401 (ModelMismatch: raised by load_answerability)
 from .questions import holds_answer_kind, question_type
 from .retrieve import Retriever
 
@@ -124,27 +125,19 @@ def features(question: str, sentences: Sequence[Sentence], retriever: Retriever)
 
 
 @dataclass(frozen=True)
-class AnswerabilityModel:
-    """Standardized logistic regression: P(answerable) = σ(coef · (x - mean) / scale + intercept);
-    the corpus answers when P reaches `threshold`."""
+class AnswerabilityModel(StandardizedLogistic):
+    """P(answerable) of a question's `Features`; the corpus answers when P reaches `threshold`."""
 
-    names: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
     threshold: float
 
     def probability(self, found: Features) -> float:
-        x = (np.asarray(found.vector()) - np.asarray(self.mean)) / np.asarray(self.scale)
-        return float(1.0 / (1.0 + math.exp(-(float(np.dot(self.coef, x)) + self.intercept))))
+        return float(self.probabilities(np.asarray([found.vector()]))[0])
 
     def answers(self, found: Features) -> bool:
         return self.probability(found) >= self.threshold
 
     def to_json(self) -> dict:
-        return {"names": list(self.names), "mean": list(self.mean), "scale": list(self.scale), "coef": list(self.coef),
-                "intercept": self.intercept, "threshold": self.threshold}
+        return {**super().to_json(), "threshold": self.threshold}
 
 
 @dataclass(frozen=True)
@@ -161,16 +154,10 @@ class Answerability:
 MODELS = ("chinese", "other")
 
 
-class ModelMismatch(Exception):
-    """The model file does not fit this code's features; re-run `python -m bench calibrate`."""
-
-
 def load_answerability(path: Path = MODEL_PATH) -> Answerability:
     data = json.loads(path.read_text(encoding="utf-8"))
     models = []
     for name in MODELS:
-        model = data.get(name, {}).get("model")
-        if model is None or tuple(model["names"]) != FEATURE_NAMES:
-            raise ModelMismatch(f"{path} has no {name} model for this version's features {list(FEATURE_NAMES)}; re-run `python -m bench calibrate`")
-        models.append(AnswerabilityModel(tuple(model["names"]), tuple(model["mean"]), tuple(model["scale"]), tuple(model["coef"]), float(model["intercept"]), float(model["threshold"])))
+        model = data.get(name, {}).get("model") or {}
+        models.append(AnswerabilityModel(**StandardizedLogistic.fields(model, FEATURE_NAMES, f"{path}'s {name} model"), threshold=float(model["threshold"])))
     return Answerability(*models)

@@ -32,6 +32,7 @@ from .language import PHRASES, Script, ScriptDetector
 from .limits import Limits
 from .prompts import Prompts
 from .retrieve import Hit, Retriever, open_retriever
+from .selector import QuoteModel, load_quote_model
 
 Event = TextDelta | Restart | Answer
 
@@ -56,12 +57,13 @@ class Assistant:
         followups: FollowupRule = FollowupRule(),
         limits: Limits = Limits(),
         answerability: Answerability | None = None,
+        quote_model: QuoteModel | None = None,
     ):
         self.retriever = retriever
         self.chat = chat
         self.limits = limits
         self._settings = settings
-        self._evidence = EvidenceFinder(retriever, evidence)
+        self._evidence = EvidenceFinder(retriever, evidence, quote_model or load_quote_model())
         self._facts = FactCheck(retriever.matcher)
         self._prompts = prompts or Prompts()
         self._followups = followups

@@ -2,8 +2,8 @@
 whether a sentence holds that kind of thing (a number or date, a person's name, a place).
 
 Owns the question-word patterns (over the matching form: simplified script, lower case) and the
-part-of-speech test behind "holds a name". Used to choose quotes (`qa.evidence`) and as a
-feature of answerability (`qa.answerability`).
+part-of-speech test behind "holds a name". A feature of the quote selector (`qa.selector`) and of
+answerability (`qa.answerability`).
 """
 from __future__ import annotations
 

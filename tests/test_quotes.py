@@ -1,6 +1,9 @@
-"""Quotes that answer: what a question asks for, leads never quoted alone, the sentence with the
-number for a number question, antecedents and clause continuations (hand-made sentences)."""
+"""Quotes that answer: what a question asks for, leads never quoted alone, quotes chosen by the
+selector's probabilities (hand-set models, and the shipped one on hand-made sentences),
+antecedents and clause continuations, the shipped selector's file."""
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -8,6 +11,8 @@ import pytest
 from index.records import Chunk
 from index.sentences import sentence_spans
 from qa.evidence import EvidenceFinder, EvidenceSettings, Sentence
+from qa.logistic import ModelMismatch
+from qa.selector import FEATURE_NAMES, MODEL_PATH as SELECTOR_PATH, QuoteModel, load_quote_model, sentence_features
 from qa.questions import holds_answer_kind, question_type
 from qa.retrieve import Hit
 
@@ -38,17 +43,29 @@ def _sentences(text: str, scores: dict[str, float], section: str = "") -> list[S
     out = []
     for s, e in sentence_spans(text):
         vector = rng.normal(size=8)
-        out.append(Sentence(hit=hit, start=s, end=e, text=text[s:e], dense=0.0, lexical=0.0, score=scores.get(text[s:e], 0.5),
+        score = scores.get(text[s:e], 0.5)
+        out.append(Sentence(hit=hit, start=s, end=e, text=text[s:e], dense=score, lexical=0.0, score=score,
                             quotable=len(text[s:e]) >= 6, vector=vector / np.linalg.norm(vector)))
     return sorted(out, key=lambda x: -x.score)
+
+
+def _model(**coef: float) -> QuoteModel:
+    """A hand-set selector: P = σ(Σ coef · feature), features unscaled."""
+    n = len(FEATURE_NAMES)
+    return QuoteModel(FEATURE_NAMES, (0.0,) * n, (1.0,) * n, tuple(coef.get(name, 0.0) for name in FEATURE_NAMES), 0.0)
+
+
+# The evidence score decides alone (σ(100 · gap to the best): a sentence 0.01 below is 0.37 as likely).
+BY_SCORE = _model(score_gap=100.0)
 
 
 class _Finder(EvidenceFinder):
     """The quoting rules alone (no index): sentences are given, the matcher is the real one."""
 
-    def __init__(self, matcher, settings: EvidenceSettings = EvidenceSettings()):
+    def __init__(self, matcher, settings: EvidenceSettings = EvidenceSettings(), quote_model: QuoteModel = BY_SCORE):
         self._matcher = matcher
         self.settings = settings
+        self._given_quote_model = quote_model
 
 
 def test_a_lead_line_is_never_the_quote(matcher):
@@ -60,20 +77,6 @@ def test_a_lead_line_is_never_the_quote(matcher):
     assert sentences[0] == ("首先，數字金融助力科技企業融資破局。", True)
     assert not sentences[1][1]
     assert not finder._is_lead(text, *sentence_spans(text)[2])  # a line of its own is not leading anything
-
-
-def test_a_number_question_quotes_the_sentence_with_the_number(matcher):
-    text = "該平臺服務小微企業。平臺上線一年，累計發放貸款十二億元。"
-    sentences = _sentences(text, {"該平臺服務小微企業。": 0.90, "平臺上線一年，累計發放貸款十二億元。": 0.88})
-    quotes = _Finder(matcher).quotes("平台一共发放了多少贷款？", sentences)
-    assert [q.text for q in quotes] == ["平臺上線一年，累計發放貸款十二億元。"]
-
-
-def test_a_restating_sentence_brings_its_neighbour_with_the_answer(matcher):
-    text = "國際貨幣基金有儲備金供國家借用。借款需在5年內還清。另有其他規定說明。"
-    sentences = _sentences(text, {"國際貨幣基金有儲備金供國家借用。": 0.95, "另有其他規定說明。": 0.80, "借款需在5年內還清。": 0.70})
-    quotes = _Finder(matcher).quotes("借款需要在多久内还清？", sentences)
-    assert [q.text for q in quotes] == ["國際貨幣基金有儲備金供國家借用。", "借款需在5年內還清。"]
 
 
 def test_a_pointing_back_sentence_gets_its_antecedent_in_reading_order(matcher):
@@ -88,25 +91,6 @@ def test_a_clause_ending_in_a_semicolon_brings_the_rest(matcher):
     sentences = _sentences(text, {"該基金提供短期貸款；": 0.95, "所借款項需要按期歸還。": 0.6})
     quotes = _Finder(matcher).quotes("该基金提供什么样的贷款？", sentences)
     assert [q.text for q in quotes] == ["該基金提供短期貸款；", "所借款項需要按期歸還。"]
-
-
-def test_how_questions_quote_up_to_three_passages(matcher):
-    def passage(n: int, text: str, score: float) -> Sentence:
-        hit = Hit(rank=n, chunk=Chunk(id=f"c{n}", doc=f"d{n}.txt", title="d", case=None, section="", page=None, start=0, end=len(text), text=text), score=1.0)
-        vector = np.eye(8)[n]
-        return Sentence(hit=hit, start=0, end=len(text), text=text, dense=0.0, lexical=0.0, score=score, quotable=True, vector=vector)
-
-    sentences = [passage(1, "銀行以專利數據評估企業信用。", 0.95), passage(2, "區塊鏈實現知識產權確權流轉。", 0.93),
-                 passage(3, "人工智能監測企業研發進度。", 0.925), passage(4, "無關的句子在這裡。", 0.80)]
-    quotes = _Finder(matcher).quotes("数字金融如何帮助科技企业解决融资难题？", sentences)
-    assert [q.hit.chunk.id for q in quotes] == ["c1", "c2", "c3"]
-
-
-def test_a_restating_sentence_brings_the_better_scored_neighbour_with_the_answer(matcher):
-    text = "1388年，高麗國王派李成桂進攻遼東。李成桂反對出兵，回軍發動政變。1392年，李成桂自立為王。"
-    sentences = _sentences(text, {"李成桂反對出兵，回軍發動政變。": 0.95, "1388年，高麗國王派李成桂進攻遼東。": 0.90, "1392年，李成桂自立為王。": 0.80})
-    quotes = _Finder(matcher).quotes("李成桂在哪一年回军发动政变？", sentences)
-    assert [q.text for q in quotes] == ["1388年，高麗國王派李成桂進攻遼東。", "李成桂反對出兵，回軍發動政變。"]
 
 
 def test_what_the_question_states_is_not_its_answer():
@@ -136,3 +120,79 @@ def test_a_neighbour_shared_with_an_overlapping_passage_is_quoted_with_its_quote
     quotes = _Finder(matcher).quotes("李成桂在哪一年即位？", sentences)
     assert [(q.text, q.hit.chunk.id) for q in quotes] == [("朝鮮王朝由李成桂建立。", "c2"), ("他於1392年即位。", "c2")]
     assert all(doc[q.start : q.end] == q.text == q.hit.chunk.text[q.start - q.hit.chunk.start : q.end - q.hit.chunk.start] for q in quotes)
+
+
+def _passages(*scored: tuple[str, float]) -> list[Sentence]:
+    """One sentence per passage, passages ranked in the given order, orthogonal vectors."""
+    out = []
+    for n, (text, score) in enumerate(scored, start=1):
+        hit = Hit(rank=n, chunk=Chunk(id=f"c{n}", doc=f"d{n}.txt", title="d", case=None, section="", page=None, start=0, end=len(text), text=text), score=1.0)
+        out.append(Sentence(hit=hit, start=0, end=len(text), text=text, dense=score, lexical=0.0, score=score, quotable=True, vector=np.eye(8)[n]))
+    return sorted(out, key=lambda x: -x.score)
+
+
+def test_further_quotes_are_those_nearly_as_likely_as_the_first(matcher):
+    sentences = _passages(("銀行以專利數據評估企業信用。", 0.95), ("區塊鏈實現知識產權確權流轉。", 0.945),
+                          ("人工智能監測企業研發進度。", 0.94), ("監管沙盒支持產品試點。", 0.935), ("無關的句子在這裡。", 0.80))
+    question = "数字金融如何帮助科技企业解决融资难题？"
+    # P by score: σ(0) = 0.5, σ(-0.5) = 0.38, σ(-1) = 0.27, σ(-1.5) = 0.18, σ(-15) ≈ 0
+    assert [q.hit.chunk.id for q in _Finder(matcher).quotes(question, sentences)] == ["c1", "c2"]  # 0.38 ≥ 0.6 × 0.5 > 0.27
+    wide = EvidenceSettings(quote_share=0.1)
+    assert [q.hit.chunk.id for q in _Finder(matcher, wide).quotes(question, sentences)] == ["c1", "c2", "c3"]  # max_quotes 3
+
+
+def test_the_likeliest_sentence_is_quoted_not_the_best_scored(matcher):
+    text = "該平臺服務小微企業。平臺上線一年，累計發放貸款十二億元。"
+    sentences = _sentences(text, {"該平臺服務小微企業。": 0.95, "平臺上線一年，累計發放貸款十二億元。": 0.94})
+    finder = _Finder(matcher, quote_model=_model(score_gap=100.0, holds_kind=5.0))  # holding a number: σ(5 - 1) against σ(0)
+    assert [q.text for q in finder.quotes("平台一共发放了多少贷款？", sentences)] == ["平臺上線一年，累計發放貸款十二億元。"]
+    assert [q.text for q in _Finder(matcher).quotes("平台一共发放了多少贷款？", sentences)] == ["該平臺服務小微企業。"]  # by score alone
+
+
+def test_sentence_features_see_the_asked_kind_the_neighbour_and_what_the_question_lacks(matcher):
+    text = "國際貨幣基金有儲備金供國家借用。所借款項必須於5年內清還。另有其他規定說明。"
+    sentences = _sentences(text, {"國際貨幣基金有儲備金供國家借用。": 0.95, "另有其他規定說明。": 0.80, "所借款項必須於5年內清還。": 0.90})
+    x = {s.text: dict(zip(FEATURE_NAMES, row)) for s, row in zip(sentences, sentence_features("国际货币基金的借款需在多久内还清？", sentences, matcher))}
+    restating, answer, other = x["國際貨幣基金有儲備金供國家借用。"], x["所借款項必須於5年內清還。"], x["另有其他規定說明。"]
+    assert answer["holds_kind"] == 1.0 and restating["holds_kind"] == 0.0
+    assert answer["next_to_best"] == 1.0 and other["next_to_best"] == 0.0 and restating["next_to_best"] == 0.0
+    assert restating["score_gap"] == 0.0 and answer["score_gap"] < 0 and restating["order"] == 0.0
+    assert restating["novelty"] < answer["novelty"]  # a restatement adds few characters the question lacks
+    assert restating["position"] == 0.0 and other["position"] == 1.0
+
+
+def test_the_shipped_quote_selector_says_how_it_was_fitted_and_beats_the_evidence_score():
+    model = load_quote_model()
+    assert model.names == FEATURE_NAMES
+    fitted = json.loads(SELECTOR_PATH.read_text(encoding="utf-8"))
+    assert fitted["command"] == "python -m bench calibrate" and fitted["fitted_on"]["questions"]["chinese"] >= 400
+    chinese = fitted["cross_validated"]["chinese"]  # held-out articles
+    assert chinese["likeliest_holds_answer"] > chinese["evidence_best_holds_answer"]
+    assert chinese[f"quote_share {EvidenceSettings().quote_share}"]["quotes_hold_answer"] > 0.88
+
+
+def test_the_shipped_selector_quotes_the_neighbour_that_answers_a_restated_question(matcher):
+    # A calibration-split case (IMF loans) retold: the sentence restating the question scores
+    # best (cosine and the question's words); the one after it holds the answer, "5年".
+    question = "国际货币基金的借款需要在多久内还清？"
+    text = "國際貨幣基金有儲備金，供國家借用，以在短時間內穩定貨幣；做法類似在往來戶口中透支。所借款項必須於5年內清還。"
+    cosines = {"國際貨幣基金有儲備金，供國家借用，以在短時間內穩定貨幣；": 0.93, "做法類似在往來戶口中透支。": 0.87, "所借款項必須於5年內清還。": 0.90}
+    finder = _Finder(matcher, quote_model=load_quote_model())
+    weights = finder._question_weights(question)
+    hit = Hit(rank=1, chunk=Chunk(id="c1", doc="d.txt", title="d", case=None, section="", page=None, start=0, end=len(text), text=text), score=1.0)
+    sentences = []
+    for n, (s, e) in enumerate(sentence_spans(text)):
+        lexical = finder._match(text[s:e], np.zeros(8), np.zeros(8), weights)[1]
+        sentences.append(Sentence(hit=hit, start=s, end=e, text=text[s:e], dense=cosines[text[s:e]], lexical=lexical,
+                                  score=cosines[text[s:e]] + 0.1 * lexical, quotable=True, vector=np.eye(8)[n]))
+    sentences.sort(key=lambda x: -x.score)
+    assert sentences[0].text.startswith("國際貨幣基金")
+    assert "所借款項必須於5年內清還。" in [q.text for q in finder.quotes(question, sentences)]
+
+
+def test_a_selector_fitted_on_other_features_is_refused(tmp_path):
+    data = json.loads(SELECTOR_PATH.read_text(encoding="utf-8"))
+    data["model"]["names"] = ["dense"]
+    (tmp_path / "q.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelMismatch, match="bench calibrate"):
+        load_quote_model(tmp_path / "q.json")

@@ -1,0 +1,107 @@
+"""The quote selector's fit (`qa.selector`), part of `python -m bench calibrate`.
+
+Owns its labels ("the sentence contains one of DRCD's answer spans", matching form), fitting
+the logistic model on every retrieved sentence of the calibration split's answerable questions
+(Chinese and their English translations together: one model for both), and its
+cross-validated figures (5 folds by article, so no article is both fitted and scored): how
+often the likeliest sentence holds the answer, against the evidence score's best, and what the
+quotes hold for a few values of `EvidenceSettings.quote_share`. Deterministic.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Callable
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from index.text import TextMatcher
+from qa.assistant import AssistantSettings
+from qa.evidence import EvidenceFinder, EvidenceSettings, Sentence
+from qa.retrieve import Retriever
+from qa.selector import FEATURE_NAMES, QuoteModel, sentence_features
+
+FOLDS = 5
+SHARES = (0.8, 0.7, 0.6, 0.5)  # quote_share values whose cross-validated quotes are reported
+_SPACE = re.compile(r"\s+")
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    question: dict
+    language: str  # "chinese" or "english"
+    sentences: list[Sentence]
+    x: np.ndarray
+    y: np.ndarray  # 1 where the sentence holds an answer span
+
+
+def cases(retriever: Retriever, questions: dict[str, list[dict]], log: Callable[[str], None]) -> list[Case]:
+    """Every answerable question's retrieved sentences (as the assistant scores them), their
+    features and labels; `questions`: language -> question rows."""
+    finder = EvidenceFinder(retriever)
+    matcher = retriever.matcher
+    out = []
+    for language, rows in questions.items():
+        for q in (q for q in rows if q["evidence"]):
+            hits = retriever.search(q["question"], k=AssistantSettings().passages)
+            sentences = finder.sentences(q["question"], hits)
+            if sentences:
+                y = np.asarray([float(holds_answer(matcher, q["answers"], s.text)) for s in sentences])
+                out.append(Case(q, language, sentences, sentence_features(q["question"], sentences, matcher), y))
+        log(f"quote selector: sentences of {language} questions")
+    return out
+
+
+def holds_answer(matcher: TextMatcher, answers: list[str], text: str) -> bool:
+    """Whether `text` contains one of the answer spans (matching form, spaces removed, as the
+    shared scorer compares them in simplified script)."""
+    squashed = _SPACE.sub("", matcher.normalize(text))
+    return any(_SPACE.sub("", matcher.normalize(a)) in squashed for a in answers)
+
+
+def _fit(data: list[Case]) -> QuoteModel:
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)).fit(np.vstack([c.x for c in data]), np.concatenate([c.y for c in data]))
+    scaler, regression = pipeline.steps[0][1], pipeline.steps[1][1]
+    return QuoteModel(
+        names=FEATURE_NAMES, mean=tuple(float(v) for v in scaler.mean_), scale=tuple(float(v) for v in scaler.scale_),
+        coef=tuple(float(v) for v in regression.coef_[0]), intercept=float(regression.intercept_[0]),
+    )
+
+
+def fit_quotes(retriever: Retriever, data: list[Case]) -> dict:
+    """The model fitted on all of `data`, with its cross-validated figures."""
+    groups = [c.question["doc"] for c in data]
+    held_out: list[QuoteModel | None] = [None] * len(data)
+    for train, test in GroupKFold(n_splits=FOLDS).split(np.zeros(len(data)), groups=groups):
+        model = _fit([data[i] for i in train])
+        for i in test:
+            held_out[i] = model
+    figures = {}
+    matcher = retriever.matcher
+    for language in dict.fromkeys(c.language for c in data):
+        mine = [(c, m) for c, m in zip(data, held_out) if c.language == language]
+        row = {"questions": len(mine), "evidence_best_holds_answer": _share(c.y[_first_quotable(c, np.arange(len(c.y)))] for c, _ in mine),
+               "likeliest_holds_answer": _share(c.y[_first_quotable(c, np.argsort(-m.probabilities(c.x), kind="stable"))] for c, m in mine)}
+        for share in SHARES:
+            settings = EvidenceSettings(quote_share=share)
+            quoted = [EvidenceFinder(retriever, settings, m).quotes(c.question["question"], c.sentences) for c, m in mine]
+            row[f"quote_share {share}"] = {
+                "quotes_hold_answer": _share(holds_answer(matcher, c.question["answers"], "".join(s.text for s in q)) for (c, _), q in zip(mine, quoted)),
+                "quoted_chars": round(float(np.mean([sum(len(s.text) for s in q) for q in quoted])), 1),
+            }
+        figures[language] = row
+    model = _fit(data)
+    return {"cross_validated": figures, "model": model.to_json()}
+
+
+def _first_quotable(case: Case, order: np.ndarray) -> int:
+    return next((int(i) for i in order if case.sentences[i].quotable), int(order[0]))
+
+
+def _share(values) -> float:
+    values = [float(v) for v in values]
+    return round(sum(values) / len(values), 4)
