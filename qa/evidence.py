@@ -45,11 +45,12 @@ class EvidenceSettings:
     # Quotes are chosen by `qa.selector`'s P(the sentence holds the answer): the likeliest, and
     # up to `max_quotes` - 1 more whose P is at least this share of its (the model is often
     # torn between a sentence restating the question and the one next to it that answers).
-    # Cross-validated on the calibration split's 454 answerable questions (`python -m bench
-    # calibrate`; README "Quotes that answer"), against the rules before (quote holds the answer
-    # 0.859 Chinese / 0.648 English): 0.8 → 0.874 / 0.610, 0.6 → 0.908 / 0.661, 0.5 → 0.919 /
-    # 0.698 at 67.5 → 71 / 81 / 94 quoted characters; 0.6 is the highest share at which
-    # English questions lose nothing either.
+    # Cross-validated on the calibration split's 454 answerable questions and their English
+    # translations (`python -m bench calibrate`, qa/data/quotes.json), the quotes hold the answer
+    # for 0.874 / 0.604 (Chinese / English) at 0.8, 0.890 / 0.632 at 0.7, 0.901 / 0.654 at 0.6,
+    # 0.908 / 0.678 at 0.5, quoting 70 / 73 / 77 / 88 characters of Chinese; the rules before
+    # the selector: 0.859 / 0.648 at 68. 0.6 is the highest share at which English questions
+    # lose nothing.
     quote_share: float = 0.6
     lead_chars: int = 40  # a paragraph's opening "首先，…。" line up to this long is a lead, not an answer
     redundant_above: float = 0.93  # cosine between two sentences that say the same thing
