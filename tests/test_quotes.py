@@ -146,7 +146,9 @@ def test_the_likeliest_sentence_is_quoted_not_the_best_scored(matcher):
     sentences = _sentences(text, {"該平臺服務小微企業。": 0.95, "平臺上線一年，累計發放貸款十二億元。": 0.94})
     finder = _Finder(matcher, quote_model=_model(score_gap=100.0, holds_kind=5.0))  # holding a number: σ(5 - 1) against σ(0)
     assert [q.text for q in finder.quotes("平台一共发放了多少贷款？", sentences)] == ["平臺上線一年，累計發放貸款十二億元。"]
-    assert [q.text for q in _Finder(matcher).quotes("平台一共发放了多少贷款？", sentences)] == ["該平臺服務小微企業。"]  # by score alone
+    # By score alone the restating sentence comes first; lacking a number, it brings its neighbour that holds one.
+    assert [q.text for q in _Finder(matcher).quotes("平台一共发放了多少贷款？", sentences)] == ["該平臺服務小微企業。", "平臺上線一年，累計發放貸款十二億元。"]
+    assert [q.text for q in _Finder(matcher).quotes("这个平台的服务对象是什么？", sentences)] == ["該平臺服務小微企業。"]  # a what question: no neighbour
 
 
 def test_sentence_features_see_the_asked_kind_the_neighbour_and_what_the_question_lacks(matcher):
