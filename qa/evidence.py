@@ -155,8 +155,8 @@ class EvidenceFinder:
 
     def quotes(self, question: str, sentences: Sequence[Sentence]) -> list[Sentence]:
         """The sentences to quote: a label or heading with the short lines around it; else the
-        quotable sentence most likely to hold the answer (`qa.selector`) and up to
-        `max_quotes` - 1 more nearly as likely; for a factoid question whose quotes lack what it
+        quotable sentence most likely to hold the answer (`qa.selector`), the best-scored
+        quotable one, and up to `max_quotes` in all of those nearly as likely; for a factoid question whose quotes lack what it
         asks, the neighbour that holds it. None repeats another; a sentence opening with
         其/该/這… brings the sentence before it; quotes of one passage in reading order."""
         s = self.settings
@@ -167,9 +167,14 @@ class EvidenceFinder:
         likely = self._quote_model.probabilities(sentence_features(question, sentences, self._matcher))
         order = sorted(range(len(sentences)), key=lambda i: -likely[i])  # stable: ties keep the evidence order
         candidates = [i for i in order if sentences[i].quotable] or order[:1]
+        # The best-scored sentence (what the question most resembles) is quoted too: a hedge
+        # for questions unlike the DRCD ones the selector learned from (the book's English
+        # "What is the title of the preface?" is answered by its short title line, which the
+        # selector ranks below a long sentence of the preface).
+        best = min(candidates, key=lambda i: i)
         chosen = [sentences[candidates[0]]]
-        for i in candidates[1:]:
-            if len(chosen) == s.max_quotes or likely[i] < s.quote_share * likely[candidates[0]]:
+        for i in [best] + candidates[1:]:
+            if len(chosen) == s.max_quotes or (i != best and likely[i] < s.quote_share * likely[candidates[0]]):
                 break
             sentence = sentences[i]
             if all(float(sentence.vector @ other.vector) < s.redundant_above and sentence.text != other.text for other in chosen):

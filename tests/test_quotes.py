@@ -141,12 +141,17 @@ def test_further_quotes_are_those_nearly_as_likely_as_the_first(matcher):
     assert [q.hit.chunk.id for q in _Finder(matcher, wide).quotes(question, sentences)] == ["c1", "c2", "c3"]  # max_quotes 3
 
 
-def test_the_likeliest_sentence_is_quoted_not_the_best_scored(matcher):
-    text = "該平臺服務小微企業。平臺上線一年，累計發放貸款十二億元。"
-    sentences = _sentences(text, {"該平臺服務小微企業。": 0.95, "平臺上線一年，累計發放貸款十二億元。": 0.94})
+def test_the_likeliest_sentence_is_quoted_first_and_the_best_scored_with_it(matcher):
+    sentences = _passages(("該平臺服務小微企業。", 0.95), ("平臺上線一年，累計發放貸款十二億元。", 0.94))
     finder = _Finder(matcher, quote_model=_model(score_gap=100.0, holds_kind=5.0))  # holding a number: σ(5 - 1) against σ(0)
-    assert [q.text for q in finder.quotes("平台一共发放了多少贷款？", sentences)] == ["平臺上線一年，累計發放貸款十二億元。"]
-    # By score alone the restating sentence comes first; lacking a number, it brings its neighbour that holds one.
+    quotes = finder.quotes("平台一共发放了多少贷款？", sentences)
+    assert [q.text for q in quotes] == ["平臺上線一年，累計發放貸款十二億元。", "該平臺服務小微企業。"]  # passages in the order of their quotes
+    assert [q.text for q in _Finder(matcher).quotes("平台一共发放了多少贷款？", sentences)] == ["該平臺服務小微企業。"]  # by score alone
+
+
+def test_a_factoid_quote_lacking_what_is_asked_brings_its_neighbour_that_holds_it(matcher):
+    text = "該平臺服務小微企業。平臺上線一年，累計發放貸款十二億元。"
+    sentences = _sentences(text, {"該平臺服務小微企業。": 0.95, "平臺上線一年，累計發放貸款十二億元。": 0.90})
     assert [q.text for q in _Finder(matcher).quotes("平台一共发放了多少贷款？", sentences)] == ["該平臺服務小微企業。", "平臺上線一年，累計發放貸款十二億元。"]
     assert [q.text for q in _Finder(matcher).quotes("这个平台的服务对象是什么？", sentences)] == ["該平臺服務小微企業。"]  # a what question: no neighbour
 
