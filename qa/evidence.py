@@ -53,6 +53,7 @@ class EvidenceSettings:
     # the selector: 0.859 / 0.648 at 68. 0.6 is the highest share at which English questions
     # lose nothing.
     quote_share: float = 0.6
+    keep_within: float = 0.02  # sentences scoring this close to the best are quoted too (the rule before the selector)
     lead_chars: int = 40  # a paragraph's opening "首先，…。" line up to this long is a lead, not an answer
     redundant_above: float = 0.93  # cosine between two sentences that say the same thing
     min_quote_chars: int = 6  # shorter lines (labels, "序 言") are not quoted on their own
@@ -173,8 +174,12 @@ class EvidenceFinder:
         # selector ranks below a long sentence of the preface).
         best = min(candidates, key=lambda i: i)
         chosen = [sentences[candidates[0]]]
-        for i in [best] + candidates[1:]:
-            if len(chosen) == s.max_quotes or (i != best and likely[i] < s.quote_share * likely[candidates[0]]):
+        # Further: those nearly as likely, and those scoring nearly as well as the best (cross-
+        # language scores lie close together: there the evidence score says more than the
+        # selector, which learned from Chinese questions mostly).
+        near = [i for i in candidates if sentences[i].score >= sentences[best].score - s.keep_within]
+        for i in [best] + near + candidates[1:]:
+            if len(chosen) == s.max_quotes or (i != best and i not in near and likely[i] < s.quote_share * likely[candidates[0]]):
                 break
             sentence = sentences[i]
             if all(float(sentence.vector @ other.vector) < s.redundant_above and sentence.text != other.text for other in chosen):

@@ -136,14 +136,17 @@ def test_further_quotes_are_those_nearly_as_likely_as_the_first(matcher):
                           ("人工智能監測企業研發進度。", 0.94), ("監管沙盒支持產品試點。", 0.935), ("無關的句子在這裡。", 0.80))
     question = "数字金融如何帮助科技企业解决融资难题？"
     # P by score: σ(0) = 0.5, σ(-0.5) = 0.38, σ(-1) = 0.27, σ(-1.5) = 0.18, σ(-15) ≈ 0
-    assert [q.hit.chunk.id for q in _Finder(matcher).quotes(question, sentences)] == ["c1", "c2"]  # 0.38 ≥ 0.6 × 0.5 > 0.27
-    wide = EvidenceSettings(quote_share=0.1)
+    alone = EvidenceSettings(keep_within=0.0)  # the share alone
+    assert [q.hit.chunk.id for q in _Finder(matcher, alone).quotes(question, sentences)] == ["c1", "c2"]  # 0.38 ≥ 0.6 × 0.5 > 0.27
+    wide = EvidenceSettings(quote_share=0.1, keep_within=0.0)
     assert [q.hit.chunk.id for q in _Finder(matcher, wide).quotes(question, sentences)] == ["c1", "c2", "c3"]  # max_quotes 3
+    near = EvidenceSettings(quote_share=0.9)  # too few as likely, but c2 and c3 score within 0.02 of the best
+    assert [q.hit.chunk.id for q in _Finder(matcher, near).quotes(question, sentences)] == ["c1", "c2", "c3"]
 
 
 def test_the_likeliest_sentence_is_quoted_first_and_the_best_scored_with_it(matcher):
-    sentences = _passages(("該平臺服務小微企業。", 0.95), ("平臺上線一年，累計發放貸款十二億元。", 0.94))
-    finder = _Finder(matcher, quote_model=_model(score_gap=100.0, holds_kind=5.0))  # holding a number: σ(5 - 1) against σ(0)
+    sentences = _passages(("該平臺服務小微企業。", 0.95), ("平臺上線一年，累計發放貸款十二億元。", 0.92))
+    finder = _Finder(matcher, quote_model=_model(score_gap=100.0, holds_kind=6.0))  # holding a number: σ(6 - 3) against σ(0)
     quotes = finder.quotes("平台一共发放了多少贷款？", sentences)
     assert [q.text for q in quotes] == ["平臺上線一年，累計發放貸款十二億元。", "該平臺服務小微企業。"]  # passages in the order of their quotes
     assert [q.text for q in _Finder(matcher).quotes("平台一共发放了多少贷款？", sentences)] == ["該平臺服務小微企業。"]  # by score alone
