@@ -47,11 +47,11 @@ class EvidenceSettings:
     # up to `max_quotes` - 1 more whose P is at least this share of its (the model is often
     # torn between a sentence restating the question and the one next to it that answers).
     # Cross-validated on the calibration split's 454 answerable questions and their English
-    # translations (`python -m bench calibrate`, qa/data/quotes.json), the quotes hold the answer
-    # for 0.874 / 0.604 (Chinese / English) at 0.8, 0.890 / 0.632 at 0.7, 0.901 / 0.654 at 0.6,
-    # 0.908 / 0.678 at 0.5, quoting 70 / 73 / 77 / 88 characters of Chinese; the rules before
-    # the selector: 0.859 / 0.648 at 68. 0.6 is the highest share at which English questions
-    # lose nothing.
+    # translations (`python -m bench calibrate`, qa/data/quotes.json), with `keep_within`, the
+    # quotes hold the answer for 0.899 / 0.700 (Chinese / English) at 0.8, 0.912 / 0.705 at 0.6,
+    # 0.919 / 0.705 at 0.5, quoting 78 / 83 / 92 characters of Chinese; the rules before the
+    # selector: 0.859 / 0.648 at 68. Without `keep_within`, 0.6 is the highest share at which
+    # English questions lose nothing (0.659 against 0.648).
     quote_share: float = 0.6
     keep_within: float = 0.02  # sentences scoring this close to the best are quoted too (the rule before the selector)
     lead_chars: int = 40  # a paragraph's opening "首先，…。" line up to this long is a lead, not an answer
