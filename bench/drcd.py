@@ -28,6 +28,9 @@ from index.sentences import sentence_spans
 class SplitSettings:
     articles: int | None = 100  # in the corpus (embedding them is the cost of calibrating; None: all)
     far_questions: int = 400  # questions about articles the corpus does not have
+    # Paragraphs held out of each article of the corpus (never all of them: at least one stays,
+    # with its answerable questions); their questions are the "near" unanswerable ones.
+    held_out: int = 1
     simplified_every: int = 3  # every n-th question is converted to simplified script
     seed: int = 0
 
@@ -69,13 +72,13 @@ def build_split(drcd_json: Path, report_questions: Path, dest: Path, settings: S
     questions: list[dict] = []
     for position, article in sorted(chosen, key=lambda pair: pair[0]):
         paragraphs = article["paragraphs"]
-        held = rng.randrange(len(paragraphs)) if len(paragraphs) > 1 else None
+        held = set(rng.sample(range(len(paragraphs)), min(settings.held_out, len(paragraphs) - 1)))
         name = f"{position:04d}_{article['title']}.txt"
-        (corpus / name).write_text("\n\n".join([article["title"], *(p["context"] for i, p in enumerate(paragraphs) if i != held)]) + "\n", encoding="utf-8")
+        (corpus / name).write_text("\n\n".join([article["title"], *(p["context"] for i, p in enumerate(paragraphs) if i not in held)]) + "\n", encoding="utf-8")
         for i, p in enumerate(paragraphs):
             for qa in p["qas"]:
                 answers = [a["text"] for a in qa["answers"]]
-                if i == held:
+                if i in held:
                     questions.append({"id": f"u{qa['id']}", "question": qa["question"], "evidence": [], "answers": answers,
                                       "doc": None, "unanswerable": "same-article"})
                 else:
