@@ -5,9 +5,9 @@ Owns making, from `DRCD_dev.json`, a corpus folder and a question file in the fo
 are never reported. The articles of the report set (every article one of its questions names
 or was taken from) are left out, so fitted settings see neither its questions nor its texts.
 Of the other articles, `articles` (a seeded sample) make the corpus. Unanswerable questions are
-made as `../shared/eval/drcd/README.md` describes: "near" ones about a paragraph held out of an
-article the corpus has, "far" ones about the remaining non-report articles, which the corpus
-does not have. A third of the questions are converted to simplified script, as in the report
+made as `../shared/eval/drcd/README.md` describes: "near" ones about paragraphs held out of an
+article the corpus has (`held_out` of each, never all), "far" ones about the remaining
+non-report articles, which the corpus does not have. A third of the questions are converted to simplified script, as in the report
 set. Deterministic (a seed). `bench.ranking` takes every non-report article (`articles=None`)
 to tune ranking on.
 """
