@@ -36,7 +36,7 @@ run: index
 	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false \
 		--server.address 127.0.0.1 --server.port $(PORT)
 
-# The HTTP API (OpenAI-compatible, docs at /docs): one worker process per core, 127.0.0.1 only.
+# The HTTP API (OpenAI-compatible, docs at /docs): one answering process per core, 127.0.0.1 only.
 serve: index
 	$(PY) -m qa serve --host 127.0.0.1 --port $(API_PORT) --index $(INDEX_DIR)
 

@@ -131,7 +131,9 @@ class SentenceTransformerEmbedder:
         try:
             import torch
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
+            transformers_logging.disable_progress_bar()  # its "Loading weights" bar printed on every ingest; ours reports progress
             self._model = SentenceTransformer(model, device=device)
         except Exception as exc:  # the library raises many types for "not found"
             raise EmbedderError(f"cannot load embedding model {model!r}: {exc}") from exc
