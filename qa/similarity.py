@@ -24,7 +24,10 @@ principal components, hubness corrections (CSLS, mutual proximity), a spectral e
 graph, k-reciprocal re-ranking, query expansion of the vectors (αQE/DBA), rank fusion (RRF) of
 the dense and lexical rankings, jieba-word instead of character TF-IDF, chunk-level max-sim,
 and the cosine of the cases' rows of similarities (the previous neighbourhood term) all did no
-better or worse than this: they are not used.
+better or worse than this: they are not used. Nor, re-measured on the pooled passage vectors
+(README, "Comparable cases"), did flatter link weights, a larger α, per-query standardization,
+separately diffused views, ensembles over settings, sentence-level pooling or matching, the case
+text or its key terms embedded once more, or other term weightings (BM25, background IDF, LSA).
 The weights are settings; `bench/cases.py` calibrates them on labelled documents with
 cross-validation. Which texts and vectors make up a case is `qa/cases.py`'s business.
 """
@@ -40,9 +43,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 class SimilaritySettings:
     # Calibrated by `python -m bench --parts cases` on 239 labelled documents, whose reported
     # figure is cross-validated (settings chosen on four fifths, scored on the fifth left out).
-    # On all 239 at once (0.9, 15, 0.95) scores a little higher (precision@5 0.711 against 0.700),
-    # but these win on every smaller corpus the bench draws from them (20, 40, 80 documents),
-    # and users' folders are often that small.
+    # With the pooled passage vectors these are also what all 239 at once choose; with the former
+    # vectors (0.9, 15, 0.95) scored a little higher there, but these won on every smaller corpus
+    # the bench draws from them (20, 40, 80 documents), and users' folders are often that small.
     dense_weight: float = 0.7  # centered vectors against the lexical similarity (both z-scored)
     neighbours: int = 10  # each case's links in the graph the similarity diffuses over
     diffusion: float = 0.95  # share of similarity passed on at each step through the graph

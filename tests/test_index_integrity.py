@@ -103,12 +103,18 @@ def test_each_damaged_file_is_one_line_and_if_stale_rebuilds_it(built, capsys, f
 
 
 def test_only_the_damaged_vectors_are_embedded_again(built, capsys, fake):
+    """Passage vectors are pooled from the sentence vectors: damaged ones are made again
+    without the model; damaged sentence vectors are embedded again."""
     corpus, index = built
-    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
     damage(_path(index, "vectors.npy"), "alter")
     fake.embedded = 0
     assert run(ingest_cli.main, capsys, corpus, "--index", index, "--if-stale")[0] == 0
-    assert 0 < fake.embedded <= manifest["chunks"]  # the chunks' vectors; the sentences' were intact
+    assert fake.embedded == 0
+    damage(_path(index, "sentence_vectors.npy"), "alter")
+    assert run(ingest_cli.main, capsys, corpus, "--index", index, "--if-stale")[0] == 0
+    assert fake.embedded > 0
+    code, out, _ = run(ingest_cli.main, capsys, "--verify", "--index", index)
+    assert code == 0 and out.startswith(f"index at {index} is intact: ")
 
 
 def test_the_python_api_raises_index_damaged_naming_the_file(built, matcher, fake):

@@ -95,7 +95,8 @@ def test_reingest_embeds_only_changed_passages_and_follows_the_folder(tmp_path, 
     (folder / "case2_synthetic.txt").write_text(SYNTHETIC_SIMPLIFIED_GREEN, encoding="utf-8")
     assert run(capsys, folder, "--index", index)[0] == 0
     first_keys, first_ids = _keys(index), _chunk_ids(index)
-    assert embedder.embedded == len(first_keys)
+    # sentences and titles are embedded; passage vectors are pooled from them (keys, no texts)
+    assert sum(map(len, first_ids.values())) < embedder.embedded < len(first_keys)
 
     embedder.embedded = 0  # nothing changed: nothing embedded
     code, _, err = run(capsys, folder, "--index", index)
@@ -115,10 +116,12 @@ def test_reingest_embeds_only_changed_passages_and_follows_the_folder(tmp_path, 
     assert ids["book.pdf"] == first_ids["book.pdf"]
     changed_chunks = ids["case1_synthetic.txt"] - first_ids["case1_synthetic.txt"]
     assert len(changed_chunks) == 1 and len(ids["case1_synthetic.txt"]) == len(first_ids["case1_synthetic.txt"])
-    # embedded: the edited chunk and its edited sentence; the new note's chunk and its two
-    # sentences (heading line and text). Nothing of the unchanged PDF or passages again.
-    assert embedder.embedded == len(_keys(index) - first_keys) == 5
-    assert "(2 passages embedded as 5 texts" in err
+    # embedded: the edited chunk's edited sentence and its section title (title vectors, pooled
+    # into their passage's, are not stored); the new note's two sentences (heading line and
+    # text); the two passages' vectors pooled from them. Nothing of the unchanged PDF or
+    # passages again.
+    assert embedder.embedded == 4 and len(_keys(index) - first_keys) == 5
+    assert "(2 passages embedded as 4 texts" in err
 
 
 def test_a_second_ingest_on_the_same_index_is_refused(tmp_path, capsys, embedder):
@@ -168,7 +171,7 @@ def test_if_stale_rebuilds_an_index_whose_sentence_vectors_were_made_another_way
     assert code == 0 and "passage" in err and "files 1/1" in err  # the progress bar counts both
     assert run(capsys, folder, "--index", index, "--if-stale")[1].startswith(f"index at {index} is up to date")
     manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["sentence_vectors"] == "separate"
+    assert manifest["sentence_vectors"] == "pooled"
     (index / "manifest.json").write_text(json.dumps({**manifest, "sentence_vectors": "late"}), encoding="utf-8")
     code, out, _ = run(capsys, folder, "--index", index, "--if-stale")
     assert code == 0 and "up to date" not in out
