@@ -9,6 +9,7 @@ decision. Composing the answer is left to `qa.extractive` and `qa.assistant`.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -174,13 +175,16 @@ class EvidenceFinder:
         return self._in_context(chosen, sentences)
 
     def _neighbours(self, sentence: Sentence, sentences: Sequence[Sentence]) -> list[Sentence]:
-        """The sentences just after and just before `sentence` in its passage (those there are)."""
+        """The sentences just after and just before `sentence` in its passage (those there are),
+        as sentences of that passage: one that an overlapping, better-ranked passage shares was
+        scored under that one, and is quoted here under this passage (it is verbatim in both)."""
         by_start = {(x.hit.chunk.doc, x.start): x for x in sentences}
         chunk = sentence.hit.chunk
         starts = [chunk.start + start for start, _ in sentence_spans(chunk.text)]
         at = starts.index(sentence.start)
         around = [starts[i] for i in (at + 1, at - 1) if 0 <= i < len(starts)]
-        return [x for start in around if (x := by_start.get((chunk.doc, start))) is not None]
+        found = [x for start in around if (x := by_start.get((chunk.doc, start))) is not None]
+        return [x if x.hit.chunk.id == chunk.id else dataclasses.replace(x, hit=sentence.hit) for x in found]
 
     def _in_context(self, chosen: list[Sentence], sentences: Sequence[Sentence]) -> list[Sentence]:
         """`chosen` with what each quote needs to be read: the sentence before one that points
@@ -192,7 +196,7 @@ class EvidenceFinder:
             after = next((x for x in around if x.start > quote.start), None)
             before = next((x for x in around if x.start < quote.start), None)
             for needed, wanted in ((before, _POINTS_BACK.match(quote.text)), (after, quote.text.rstrip()[-1:] in "；;")):
-                if wanted and needed is not None and needed not in out:
+                if wanted and needed is not None and all(needed.start != x.start or needed.hit.chunk.doc != x.hit.chunk.doc for x in out):
                     out.append(needed)
         passages = list(dict.fromkeys(q.hit.chunk.id for q in chosen))
         return sorted(out, key=lambda q: (passages.index(q.hit.chunk.id), q.start))

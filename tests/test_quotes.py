@@ -115,3 +115,24 @@ def test_what_the_question_states_is_not_its_answer():
     assert holds_answer_kind("number", "2025年该行净利润为12.5亿元", question)
     assert holds_answer_kind("number", "2025年数字金融创新案例征集活动全面完成")  # without the question: a number
     assert not holds_answer_kind("who", "张三在会上发言", "张三在会上说了什么？")
+
+
+def test_a_neighbour_shared_with_an_overlapping_passage_is_quoted_with_its_quote(matcher):
+    # Two overlapping passages of one document: the second repeats the first's last sentence,
+    # which is scored once, under the better-ranked first. The second passage's pointing-back
+    # sentence brings it (this raised ValueError), under the second passage, in reading order.
+    doc = "高麗末年政局動盪。朝鮮王朝由李成桂建立。他於1392年即位。"
+    cut = doc.index("朝")
+    chunks = [Chunk(id="c1", doc="d.txt", title="d", case=None, section="", page=None, start=0, end=doc.index("他"), text=doc[: doc.index("他")]),
+              Chunk(id="c2", doc="d.txt", title="d", case=None, section="", page=None, start=cut, end=len(doc), text=doc[cut:])]
+    hits = [Hit(rank=1, chunk=chunks[0], score=1.0), Hit(rank=2, chunk=chunks[1], score=0.9)]
+    scores = {"高麗末年政局動盪。": 0.5, "朝鮮王朝由李成桂建立。": 0.6, "他於1392年即位。": 0.95}
+    sentences = []
+    for n, (hit, spans) in enumerate(((hits[0], [(0, cut), (cut, doc.index("他"))]), (hits[1], [(doc.index("他"), len(doc))]))):
+        for s, e in spans:
+            sentences.append(Sentence(hit=hit, start=s, end=e, text=doc[s:e], dense=0.0, lexical=0.0, score=scores[doc[s:e]], quotable=True,
+                                      vector=np.eye(8)[len(sentences)]))
+    sentences.sort(key=lambda x: -x.score)
+    quotes = _Finder(matcher).quotes("李成桂在哪一年即位？", sentences)
+    assert [(q.text, q.hit.chunk.id) for q in quotes] == [("朝鮮王朝由李成桂建立。", "c2"), ("他於1392年即位。", "c2")]
+    assert all(doc[q.start : q.end] == q.text == q.hit.chunk.text[q.start - q.hit.chunk.start : q.end - q.hit.chunk.start] for q in quotes)
