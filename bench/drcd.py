@@ -5,9 +5,9 @@ Owns making, from `DRCD_dev.json`, a corpus folder and a question file in the fo
 are never reported. The articles of the report set (every article one of its questions names
 or was taken from) are left out, so fitted settings see neither its questions nor its texts.
 Of the other articles, `articles` (a seeded sample) make the corpus. Unanswerable questions are
-made as `../shared/eval/drcd/README.md` describes: "near" ones about a paragraph held out of an
-article the corpus has, "far" ones about the remaining non-report articles, which the corpus
-does not have. A third of the questions are converted to simplified script, as in the report
+made as `../shared/eval/drcd/README.md` describes: "near" ones about paragraphs held out of an
+article the corpus has (`held_out` of each, never all), "far" ones about the remaining
+non-report articles, which the corpus does not have. A third of the questions are converted to simplified script, as in the report
 set. Deterministic (a seed). `bench.ranking` takes every non-report article (`articles=None`)
 to tune ranking on.
 """
@@ -28,6 +28,9 @@ from index.sentences import sentence_spans
 class SplitSettings:
     articles: int | None = 100  # in the corpus (embedding them is the cost of calibrating; None: all)
     far_questions: int = 400  # questions about articles the corpus does not have
+    # Paragraphs held out of each article of the corpus (never all of them: at least one stays,
+    # with its answerable questions); their questions are the "near" unanswerable ones.
+    held_out: int = 1
     simplified_every: int = 3  # every n-th question is converted to simplified script
     seed: int = 0
 
@@ -69,13 +72,13 @@ def build_split(drcd_json: Path, report_questions: Path, dest: Path, settings: S
     questions: list[dict] = []
     for position, article in sorted(chosen, key=lambda pair: pair[0]):
         paragraphs = article["paragraphs"]
-        held = rng.randrange(len(paragraphs)) if len(paragraphs) > 1 else None
+        held = set(rng.sample(range(len(paragraphs)), min(settings.held_out, len(paragraphs) - 1)))
         name = f"{position:04d}_{article['title']}.txt"
-        (corpus / name).write_text("\n\n".join([article["title"], *(p["context"] for i, p in enumerate(paragraphs) if i != held)]) + "\n", encoding="utf-8")
+        (corpus / name).write_text("\n\n".join([article["title"], *(p["context"] for i, p in enumerate(paragraphs) if i not in held)]) + "\n", encoding="utf-8")
         for i, p in enumerate(paragraphs):
             for qa in p["qas"]:
                 answers = [a["text"] for a in qa["answers"]]
-                if i == held:
+                if i in held:
                     questions.append({"id": f"u{qa['id']}", "question": qa["question"], "evidence": [], "answers": answers,
                                       "doc": None, "unanswerable": "same-article"})
                 else:

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bench.calibrate import MAX_FALSE_REFUSALS, fit
+from bench.calibrate import CALIBRATION_SPLITS, MAX_FALSE_REFUSALS, balanced_weights, fit
 from qa.answerability import FEATURE_NAMES, MODEL_PATH, MODELS, ModelMismatch, load_answerability
 
 from .conftest import REPO
@@ -48,9 +48,10 @@ def test_every_calibration_and_report_question_has_its_english_translation(tmp_p
     from bench.drcd import build_split
     from bench.english import in_english, translations
 
-    _, questions_file = build_split(DRCD / "DRCD_dev.json", DRCD / "questions.jsonl", tmp_path)
+    question_files = [build_split(DRCD / "DRCD_dev.json", DRCD / "questions.jsonl", tmp_path / str(n), split)[1]
+                      for n, split in enumerate(CALIBRATION_SPLITS)]
     english = translations()
-    for path in (questions_file, DRCD / "questions.jsonl"):
+    for path in (*question_files, DRCD / "questions.jsonl"):
         questions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         translated = in_english(questions, english)
         assert [q["id"] for q in translated] == [q["id"] for q in questions]
@@ -66,25 +67,55 @@ def test_fit_is_deterministic_and_keeps_false_refusals_within_budget():
     assert model == again
     assert np.mean(held_out[y == 1] < model.threshold) <= MAX_FALSE_REFUSALS
     assert np.mean(held_out[y == 0] < model.threshold) > 0.5  # and it still refuses most unanswerables
+    # with questions asked over two corpora (grouped in folds) and near and far weighted alike
+    groups, kinds = np.arange(500) // 2, ["answerable"] * 300 + ["same-article"] * 50 + ["other-article"] * 150
+    grouped, held_out = fit(x, y, groups, balanced_weights(kinds))
+    assert grouped == fit(x, y, groups, balanced_weights(kinds))[0] and grouped.coef != model.coef
+    assert np.mean(held_out[y == 1] < grouped.threshold) <= MAX_FALSE_REFUSALS
 
 
 @needs_drcd
-def test_the_calibration_split_never_touches_the_report_set(tmp_path):
+@pytest.mark.parametrize("split", CALIBRATION_SPLITS, ids=lambda split: f"{split.articles}-articles")
+def test_the_calibration_splits_never_touch_the_report_set(tmp_path, split):
     from bench.drcd import build_split
 
-    corpus, questions_file = build_split(DRCD / "DRCD_dev.json", DRCD / "questions.jsonl", tmp_path)
+    corpus, questions_file = build_split(DRCD / "DRCD_dev.json", DRCD / "questions.jsonl", tmp_path, split)
     questions = [json.loads(line) for line in questions_file.read_text(encoding="utf-8").splitlines()]
     report = [json.loads(line) for line in (DRCD / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
     assert not {q["question"] for q in questions} & {q["question"] for q in report}
     report_docs = {q["doc"] for q in report if q["doc"]}
-    assert not {p.name for p in corpus.iterdir()} & report_docs
+    assert len(list(corpus.iterdir())) == split.articles and not {p.name for p in corpus.iterdir()} & report_docs
     kinds = Counter(q.get("unanswerable", "answerable") for q in questions)
-    assert kinds["answerable"] > 400 and kinds["same-article"] > 80 and kinds["other-article"] > 300
+    assert kinds["answerable"] > 150 and kinds["same-article"] > 80 and kinds["other-article"] > 250
     text = {p.name: p.read_text(encoding="utf-8") for p in corpus.iterdir()}
     for q in questions:
         if q["evidence"]:
             assert q["evidence"][0] in text[q["doc"]]
         assert not q["evidence"] or any(a in text[q["doc"]] for a in q["answers"])
+
+
+@needs_drcd
+def test_two_held_out_paragraphs_leave_one_and_make_more_near_questions(tmp_path):
+    """An article keeps at least one paragraph, with its questions answerable; holding out two
+    paragraphs where there are three or more asks more near unanswerable questions."""
+    from bench.drcd import SplitSettings, build_split
+
+    def kinds(held_out):
+        corpus, questions = build_split(DRCD / "DRCD_dev.json", DRCD / "questions.jsonl", tmp_path / str(held_out), SplitSettings(held_out=held_out))
+        assert all(len(p.read_text(encoding="utf-8").split("\n\n")) >= 2 for p in corpus.iterdir())  # the title and a paragraph
+        return Counter(json.loads(line).get("unanswerable", "answerable") for line in questions.read_text(encoding="utf-8").splitlines())
+
+    one, two = kinds(1), kinds(2)
+    assert two["same-article"] > one["same-article"] and two["answerable"] < one["answerable"]
+    assert two["same-article"] + two["answerable"] == one["same-article"] + one["answerable"]
+
+
+def test_balanced_weights_count_near_and_far_alike():
+    kinds = ["answerable"] * 5 + ["same-article"] * 2 + ["other-article"] * 8
+    weights = balanced_weights(kinds)
+    assert list(weights[:5]) == [1.0] * 5
+    near, far = weights[5:7].sum(), weights[7:].sum()
+    assert near == pytest.approx(far) and near + far == pytest.approx(10)
 
 
 @pytest.mark.slow

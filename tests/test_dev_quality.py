@@ -86,10 +86,11 @@ def own_figures(questions_path, output: str) -> dict:
 
 def test_own_question_set_answers(index_dir):
     """Our own 16 answerable and 14 unanswerable questions (never fitted on since issue 10); figures as measured, see README. Runs without
-    ../shared. 10 of 14 refused: the three English ones are answered with quotes, as the English
-    model's 3% false-refusal budget answers most unanswerable English questions."""
+    ../shared. 13 of 14 refused since answerability is calibrated over three corpus sizes (10
+    before); one English one is answered with quotes, as the English model's 3% false-refusal
+    budget answers many unanswerable English questions."""
     figures = own_figures(OWN, ask(index_dir, OWN))
-    assert figures["refusal_accuracy"] >= 0.7 and figures["false_refusals"] <= 2 and figures["cited_evidence_rate"] >= 0.85, figures
+    assert figures["refusal_accuracy"] >= 0.85 and figures["false_refusals"] <= 2 and figures["cited_evidence_rate"] >= 0.85, figures
 
 
 def test_follow_up_carries_the_topic_offline(index_dir):
