@@ -148,7 +148,10 @@ class Library:
         self._settings, self._lock = settings, threading.Lock()
         first = open_assistant(settings.index_dir, env=env, use_llm=use_llm)
         retriever = first.retriever
-        self._retriever_parts = (_EmbeddingQueue(retriever.embedder), retriever.matcher)
+        # Only answers that wait on an LLM run on threads that share the model; an answering
+        # process serves one request at a time and embeds directly.
+        embedder = _EmbeddingQueue(retriever.embedder) if first.chat else retriever.embedder
+        self._retriever_parts = (embedder, retriever.matcher)
         self._chat = first.chat
         self._signature = index_signature(settings.index_dir)
         self._assistant = self._over(retriever.index)
