@@ -11,8 +11,7 @@ loads it). Two models: one on the Chinese questions, one on their English transl
 (cross-validated on the calibration questions, folds grouped by DRCD question), operating
 point by kind and by corpus, how a model fitted on some corpus sizes carries over to another,
 and a feature ablation. Then fits the quote selector (`bench.quotes`, `qa.selector`) on the
-answerable questions of the former single split (100 articles, one paragraph held out) and
-writes `qa/data/quotes.json`. Deterministic: same data, same file.
+answerable questions of the same corpora and writes `qa/data/quotes.json`. Deterministic: same data, same file.
 """
 from __future__ import annotations
 
@@ -45,7 +44,7 @@ from qa.selector import MODEL_PATH as QUOTES_PATH
 from .drcd import SplitSettings, build_split
 from .english import drcd_id, in_english
 from .indexes import corpus_index
-from .quotes import cases, fit_quotes
+from .quotes import Case, cases, fit_quotes
 
 REPO = Path(__file__).resolve().parent.parent
 # The operating point: the highest probability threshold at which at most this share of the
@@ -235,34 +234,44 @@ def calibrated(parts: Sequence[Asked], fitted_on: dict) -> dict:
     }
 
 
-def asked_over(split: SplitSettings, args: argparse.Namespace, embedder, matcher: TextMatcher) -> tuple[dict[str, Asked], str]:
+@dataclass(frozen=True)
+class Calibration:
+    """What one calibration corpus gives: each model's questions with their features, the
+    quote selector's cases, and the retriever over its index."""
+    asked: dict[str, Asked]
+    quote_cases: list[Case]
+    retriever: Retriever
+    index_name: str
+
+
+def calibration_over(split: SplitSettings, args: argparse.Namespace, embedder, matcher: TextMatcher) -> Calibration:
     """The calibration questions of one split, in Chinese and in English, with their features
-    over its corpus; and the corpus's index name."""
+    over its corpus, and the quote selector's cases of its answerable ones."""
     corpus, question_file = build_split(args.drcd, args.report_set, args.work / f"calibration-{split.articles}", split)
     index_dir = corpus_index(corpus, args.work, _log)
     retriever = Retriever(open_index(index_dir, embedder.name, matcher), embedder, matcher)
     questions = [json.loads(line) for line in question_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     label = f"{split.articles} articles"
-    out = {}
-    for name, asked in zip(MODELS, (questions, in_english(questions))):
-        _log(f"{label}, {name} model: features of {len(asked)} questions")
-        out[name] = Asked(label, asked, question_features(retriever, asked, AssistantSettings().passages))
-    return out, index_dir.name
+    by_model = dict(zip(MODELS, (questions, in_english(questions))))
+    asked = {}
+    for name, rows in by_model.items():
+        _log(f"{label}, {name} model: features of {len(rows)} questions")
+        asked[name] = Asked(label, rows, question_features(retriever, rows, AssistantSettings().passages))
+    quote_cases = cases(retriever, {"chinese": by_model["chinese"], "english": by_model["other"]}, _log)
+    return Calibration(asked, quote_cases, retriever, index_dir.name)
 
 
-def selector_fit(args: argparse.Namespace, embedder, matcher: TextMatcher) -> dict:
-    """The quote selector fitted on the answerable questions of the former single calibration
-    split (`SplitSettings()`: 100 articles, one paragraph held out of each), with its figures."""
-    corpus, question_file = build_split(args.drcd, args.report_set, args.work / "calibration", SplitSettings())
-    index_dir = corpus_index(corpus, args.work, _log)
-    retriever = Retriever(open_index(index_dir, embedder.name, matcher), embedder, matcher)
-    questions = [json.loads(line) for line in question_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    english = in_english(questions)
+def selector_fit(calibrations: Sequence[Calibration], embedder) -> dict:
+    """The quote selector fitted on the answerable questions of every calibration corpus, with
+    its figures (folds grouped by article, so an article in two corpora stays in one fold)."""
+    data = [case for c in calibrations for case in c.quote_cases]
+    questions = {language: sum(1 for case in data if case.language == language) for language in ("chinese", "english")}
     return {"command": "python -m bench calibrate", "fitted_on": {
-        "questions": {"chinese": sum(1 for q in questions if q["evidence"]), "english": sum(1 for q in english if q["evidence"])},
+        "questions": questions,
         "rows": "every sentence of the passages the assistant retrieves for an answerable question; label: it contains one of DRCD's answer spans",
-        "corpus": f"{len(list(corpus.iterdir()))} DRCD dev articles disjoint from the report set's", "embedding_model": embedder.name, "index": index_dir.name,
-    }, **fit_quotes(retriever, cases(retriever, {"chinese": questions, "english": english}, _log))}
+        "corpus": f"{len(CALIBRATION_SPLITS)} corpora of DRCD dev articles disjoint from the report set's; splits {list(CALIBRATION_SPLITS)}",
+        "embedding_model": embedder.name, "indexes": [c.index_name for c in calibrations],
+    }, **fit_quotes(calibrations[-1].retriever, data)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -276,13 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     matcher = TextMatcher()
     embedder = load_embedder()
-    parts: dict[str, list[Asked]] = {name: [] for name in MODELS}
-    indexes = []
-    for split in CALIBRATION_SPLITS:
-        asked, index_name = asked_over(split, args, embedder, matcher)
-        indexes.append(index_name)
-        for name in MODELS:
-            parts[name].append(asked[name])
+    calibrations = [calibration_over(split, args, embedder, matcher) for split in CALIBRATION_SPLITS]
+    parts = {name: [c.asked[name] for c in calibrations] for name in MODELS}
+    indexes = [c.index_name for c in calibrations]
     result = {"command": "python -m bench calibrate"}
     for name in MODELS:
         _log(f"{name} model: fitting")
@@ -294,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     _log(f"model written to {args.out}")
-    quotes = selector_fit(args, embedder, matcher)
+    quotes = selector_fit(calibrations, embedder)
     args.quotes_out.write_text(json.dumps(quotes, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     _log(f"quote selector written to {args.quotes_out}")
     print(json.dumps({**{name: result[name]["cross_validated"] for name in MODELS}, "quotes": quotes["cross_validated"]}, ensure_ascii=False, indent=1))

@@ -1,9 +1,10 @@
 """The quote selector's fit (`qa.selector`), part of `python -m bench calibrate`.
 
 Owns its labels ("the sentence contains one of DRCD's answer spans", matching form), fitting
-the logistic model on every retrieved sentence of the calibration split's answerable questions
+the logistic model on every retrieved sentence of the calibration corpora's answerable questions
 (Chinese and their English translations together: one model for both), and its
-cross-validated figures (5 folds by article, so no article is both fitted and scored): how
+cross-validated figures (5 folds by article — an article keeps its file name in every corpus —
+so no article is both fitted and scored): how
 often the likeliest sentence holds the answer, against the evidence score's best, and what the
 quotes hold for a few values of `EvidenceSettings.quote_share`. Deterministic.
 """
@@ -73,7 +74,8 @@ def _fit(data: list[Case]) -> QuoteModel:
 
 
 def fit_quotes(retriever: Retriever, data: list[Case]) -> dict:
-    """The model fitted on all of `data`, with its cross-validated figures."""
+    """The model fitted on all of `data`, with its cross-validated figures. `retriever` only
+    builds the finder that picks quotes (quoting reads the cases' sentences, not the index)."""
     groups = [c.question["doc"] for c in data]
     held_out: list[QuoteModel | None] = [None] * len(data)
     for train, test in GroupKFold(n_splits=FOLDS).split(np.zeros(len(data)), groups=groups):

