@@ -1,7 +1,8 @@
 """Comparable cases on labelled documents: precision@1 and @5 of "the nearest cases share the
-label" for our similarity against raw mean-vector cosine, the lexical similarity alone and the
-centered vectors alone, with its settings calibrated by cross-validation, and each method on
-smaller corpora drawn from the labelled documents.
+label" for our similarity against raw mean-vector cosine, the lexical similarity alone, the
+centered vectors alone, and the case model's vectors (raw, centered, mixed with the passage
+vectors), with its settings calibrated by cross-validation, and each method on smaller corpora
+drawn from the labelled documents.
 
 A labelled folder holds `corpus/` (one case per file) and `labels.jsonl` (`{"doc", "label"}`
 a line), like `../shared/eval/cases/`. Its index is built with the shipped ingest once, under
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 
 from ingest.pipeline import ingest
+from qa.case_model import NAME as CASE_MODEL_NAME, CaseModel
 from qa.cases import CaseLibrary, CaseSettings
 from qa.retrieve import open_retriever
 from qa.similarity import CaseSimilarity, SimilaritySettings
@@ -28,9 +31,11 @@ from qa.similarity import CaseSimilarity, SimilaritySettings
 # Diffusion stops at 0.95: nearer 1 every case's ranking tends to the same corpus-wide one,
 # which lost on the smaller corpora below.
 GRID = tuple(
-    SimilaritySettings(dense_weight=round(float(w), 1), neighbours=k, diffusion=a)
+    SimilaritySettings(dense_weight=round(float(w), 1), case_model_weight=b, neighbours=k, diffusion=a)
+    for b in (0.0, 0.25, 0.5, 0.75, 1.0)
     for w in np.linspace(0.0, 1.0, 11) for k in (5, 10, 15, 20) for a in (0.8, 0.9, 0.95)
 )
+_SETTINGS = ("case_model_weight", "dense_weight", "neighbours", "diffusion")  # a GRID key, in order
 FOLDS = 5
 K = 5
 SUBSET_SIZES = (20, 40, 80)  # smaller corpora drawn from the labelled documents
@@ -105,17 +110,24 @@ def cross_validated(blends: dict[tuple[float, ...], np.ndarray], labels: np.ndar
 
 def _methods(similarity: CaseSimilarity, vectors: np.ndarray, settings: SimilaritySettings) -> dict[str, np.ndarray]:
     """Each method's case × case matrix: the baselines, the blend before diffusion, ours."""
+    case_model = similarity.case_vectors
     return {
         "raw_mean_vector_cosine": vectors @ vectors.T,
         "lexical_alone": similarity.lexical,
         "centered_alone": similarity.dense,
+        **({
+            "case_model_raw_cosine": case_model @ case_model.T,
+            "case_model_centered_alone": similarity.case_dense,
+            "centered_both_models": similarity.combined_dense(settings),
+        } if case_model is not None else {}),
         "centered_and_lexical_without_neighbourhoods": similarity.direct(settings),
         "ours": similarity.matrix,
     }
 
 
 def smaller_corpora(vectors: np.ndarray, texts: list[str], labels: np.ndarray, settings: SimilaritySettings,
-                    sizes: tuple[int, ...] = SUBSET_SIZES, draws: int = SUBSET_DRAWS) -> dict:
+                    sizes: tuple[int, ...] = SUBSET_SIZES, draws: int = SUBSET_DRAWS,
+                    case_vectors: np.ndarray | None = None) -> dict:
     """Mean precision@1/@5 of each method over random subsets of the labelled documents, each
     subset a corpus of its own (mean, idf, scales and graph from it alone): users' folders are
     often this small, and a method that wins at one corpus size only shows here. Fixed seed."""
@@ -125,12 +137,34 @@ def smaller_corpora(vectors: np.ndarray, texts: list[str], labels: np.ndarray, s
         sums: dict[str, np.ndarray] = {}
         for _ in range(draws):
             pick = np.sort(rng.choice(len(labels), size, replace=False))
-            similarity = CaseSimilarity(vectors[pick], [texts[i] for i in pick], settings)
+            similarity = CaseSimilarity(vectors[pick], [texts[i] for i in pick], settings,
+                                        None if case_vectors is None else case_vectors[pick])
             everyone = np.arange(size)
             for name, matrix in _methods(similarity, vectors[pick], settings).items():
                 sums[name] = sums.get(name, 0) + np.array(precision(matrix, labels[pick], everyone, everyone))
         figures[str(size)] = {name: _figures(*(total / draws)) for name, total in sums.items()}
     return {"draws": draws, "by_size": figures}
+
+
+def case_model_cost(vectors: np.ndarray, texts: list[str], settings: SimilaritySettings) -> dict:
+    """What the case model adds to building the cases' similarity, side by side in one run:
+    loading it, embedding every case text, and the similarity built without it."""
+    model = CaseModel()
+    started = time.perf_counter()
+    model.embed(["載入"])
+    loaded = time.perf_counter()
+    model.embed(texts)
+    embedded = time.perf_counter()
+    CaseSimilarity(vectors, texts, settings)
+    built = time.perf_counter()
+    characters = sum(map(len, texts))
+    return {
+        "cases": len(texts), "characters": characters,
+        "load_s": round(loaded - started, 3), "embed_s": round(embedded - loaded, 3),
+        "embed_ms_per_case": round(1000 * (embedded - loaded) / len(texts), 2),
+        "characters_per_s": round(characters / max(embedded - loaded, 1e-9)),
+        "similarity_without_case_model_s": round(built - embedded, 3),
+    }
 
 
 def measure_cases(folder: Path, work: Path, settings: CaseSettings = CaseSettings()) -> dict:
@@ -151,7 +185,8 @@ def measure_cases(folder: Path, work: Path, settings: CaseSettings = CaseSetting
     for name, matrix in _methods(similarity, vectors, settings.similarity).items():
         sub = matrix[np.ix_(rows, rows)]
         scores[name] = _figures(*precision(sub, labels, np.arange(len(rows)), np.arange(len(rows))))
-    blends = {(g.dense_weight, g.neighbours, g.diffusion): similarity.blended(g)[np.ix_(rows, rows)] for g in GRID}
+    grid = GRID if similarity.case_vectors is not None else tuple(g for g in GRID if g.case_model_weight == 0)
+    blends = {tuple(getattr(g, key) for key in _SETTINGS): similarity.blended(g)[np.ix_(rows, rows)] for g in grid}
     counts = {label: int((labels == label).sum()) for label in sorted(set(labels))}
     chance = sum((c / len(labels)) * (c - 1) / (len(labels) - 1) for c in counts.values())
     return {
@@ -159,8 +194,13 @@ def measure_cases(folder: Path, work: Path, settings: CaseSettings = CaseSetting
         "cases": len(names),
         "labels": counts,
         "chance_precision": round(chance, 4),
-        "shipped_weights": [settings.similarity.dense_weight, settings.similarity.neighbours, settings.similarity.diffusion],
+        "case_model": CASE_MODEL_NAME if similarity.case_vectors is not None else None,
+        "settings_order": list(_SETTINGS),
+        "shipped_weights": [getattr(settings.similarity, key) for key in _SETTINGS],
         "methods": scores,
         "ours_cross_validated": cross_validated(blends, labels),
-        "smaller_corpora": smaller_corpora(vectors[rows], [library.case(n).text for n in names], labels, settings.similarity),
+        "case_model_cost": case_model_cost(vectors[rows], [library.case(n).text for n in names], settings.similarity),
+        "smaller_corpora": smaller_corpora(
+            vectors[rows], [library.case(n).text for n in names], labels, settings.similarity,
+            case_vectors=None if similarity.case_vectors is None else similarity.case_vectors[rows]),
     }

@@ -91,13 +91,23 @@ def _cases(cases: dict) -> list[str]:
     lines += [
         _row([f"**ours, {cv['folds']}-fold cross-validated settings**", cv["precision@1"], cv["precision@5"]]),
         "",
-        "Settings are (dense weight, graph neighbours, diffusion). Chosen per fold on the other folds: "
+        f"Case model: {cases.get('case_model') or 'none'}. Settings are ({', '.join(k.replace('_', ' ') for k in cases['settings_order'])}). "
+        "Chosen per fold on the other folds: "
         f"{cv['weights_chosen_per_fold']}; on all labels: {cv['weights_chosen_on_all_labels']} (precision@5 for "
         "every setting is in the JSON). The shipped row's settings were chosen on these same labels "
         "(`qa/similarity.py` says how): "
         "the cross-validated row is the honest figure.",
         "",
     ]
+    cost = cases.get("case_model_cost")
+    if cost and cases.get("case_model"):
+        lines += [
+            f"Case model cost (same run): loading {cost['load_s']} s once; embedding the {cost['cases']} case texts "
+            f"({cost['characters']} characters) {cost['embed_s']} s ({cost['embed_ms_per_case']} ms a case, "
+            f"{cost['characters_per_s']} characters/s), against {cost['similarity_without_case_model_s']} s for the "
+            "rest of the similarity.",
+            "",
+        ]
     smaller = cases["smaller_corpora"]
     if smaller["by_size"]:
         sizes = list(smaller["by_size"])

@@ -222,7 +222,8 @@ def _similar(args: argparse.Namespace, filters: Filters) -> int:
     if not similar:
         print("  (no other case" + (" matches the filters)" if filters else ")"))
     for s in similar:
-        print(f"\n{s.rank}. {s.case}  {s.score:.0f}/100 (centered vectors {s.vector_score:.3f}, wording {s.keyword_score:.3f})")
+        model = "" if s.case_model_score is None else f", case model {s.case_model_score:.3f}"
+        print(f"\n{s.rank}. {s.case}  {s.score:.0f}/100 (centered vectors {s.vector_score:.3f}{model}, wording {s.keyword_score:.3f})")
         if s.shared_tags:
             print(f"   shared tags: {', '.join(map(tag_label, s.shared_tags))}")
         if s.shared_terms:

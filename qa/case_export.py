@@ -30,13 +30,15 @@ def similar_table(case: str, similar: Sequence[SimilarCase], filters: str = "") 
     """One row per similar case: its rank, score (0–100) and reasons, then each matching pair
     of passages (this case's, the similar case's) with their citations."""
     pairs = max((len(s.pairs) for s in similar), default=0)
-    header = ["case", "filters", "rank", "similar case", "similarity (0-100)", "centered vector cosine", "wording (TF-IDF) cosine",
+    header = ["case", "filters", "rank", "similar case", "similarity (0-100)", "centered vector cosine", "case model cosine",
+              "wording (TF-IDF) cosine",
               "shared tags", "shared terms"]
     for n in range(1, pairs + 1):
         header += [f"passage {n} (this case)", f"citation {n} (this case)", f"passage {n} (similar case)", f"citation {n} (similar case)"]
     rows = []
     for s in similar:
-        row = [case, filters, s.rank, s.case, round(s.score, 1), round(s.vector_score, 4), round(s.keyword_score, 4),
+        model = "" if s.case_model_score is None else round(s.case_model_score, 4)
+        row = [case, filters, s.rank, s.case, round(s.score, 1), round(s.vector_score, 4), model, round(s.keyword_score, 4),
                ", ".join(map(tag_label, s.shared_tags)), "、".join(s.shared_terms)]
         for pair in s.pairs:
             row += [pair.mine.text if pair.mine else "", reference(pair.mine) if pair.mine else "", pair.theirs.text, reference(pair.theirs)]

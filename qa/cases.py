@@ -5,8 +5,10 @@ A case is a detected case section (案例一 …: unit "section") when the index
 a whole document (unit "document": a folder of one case per file). Its vector is the
 normalized mean of its chunk vectors, its text the matching form of its passages without
 headings (both derived when the library is built, nothing stored). How alike two cases are
-is `qa.similarity`'s (centered vectors blended with a lexical similarity, diffused over the
-cases' neighbourhood graph, read as a percentile of the corpus's own pairs); this module
+is `qa.similarity`'s (centered vectors of the passages and of a second, case-level model
+(`qa.case_model`, fed the case texts when the similarity is first needed) blended with a
+lexical similarity, diffused over the cases' neighbourhood graph, read as a percentile of the
+corpus's own pairs); this module
 explains it: shared tags, shared jieba.analyse TF-IDF terms and the best matching passage
 pairs. Section roles (background / approach / results) come from the section headings
 (`ingest.structure`). Retrieval is the retriever's job; formatting for people is the CLI's,
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Sequence
 
 import numpy as np
@@ -24,6 +27,7 @@ from index.records import Chunk
 from ingest.structure import SECTION_NAMES, section_role
 from ingest.tags import Tagger
 
+from .case_model import CaseModel
 from .display import in_script
 from .filters import fold, tag_values
 from .language import ScriptDetector
@@ -100,6 +104,7 @@ class SimilarCase:
     score: float  # 0–100: percentile of the blend among the corpus's pairs of distinct cases
     blend: float  # the final standardized similarity the ranking follows (after diffusion)
     vector_score: float  # cosine of the centered case vectors
+    case_model_score: float | None  # cosine of the case model's centered vectors (None without one)
     keyword_score: float  # lexical (TF-IDF) cosine of the case texts
     shared_tags: tuple[str, ...]
     shared_terms: tuple[str, ...]  # in the script of the similar case
@@ -108,7 +113,9 @@ class SimilarCase:
     def to_json(self) -> dict:
         return {
             "rank": self.rank, "case": self.case, "score": round(self.score, 1), "blend": round(self.blend, 6),
-            "vector_score": round(self.vector_score, 6), "keyword_score": round(self.keyword_score, 6),
+            "vector_score": round(self.vector_score, 6),
+            "case_model_score": None if self.case_model_score is None else round(self.case_model_score, 6),
+            "keyword_score": round(self.keyword_score, 6),
             "shared_tags": list(self.shared_tags), "shared_terms": list(self.shared_terms),
             "pairs": [p.to_json() for p in self.pairs],
         }
@@ -152,11 +159,14 @@ def _role(chunk: Chunk) -> str | None:
 
 
 class CaseLibrary:
-    """The cases of one index. Built once per retriever (vectors, texts, terms and the
-    similarity among them derived then)."""
+    """The cases of one index. Built once per retriever (vectors, texts and terms derived
+    then; the similarity among them when first needed). `case_model`: the case-level model
+    (default: `qa.case_model.CaseModel()`, used when the settings give it weight)."""
 
-    def __init__(self, retriever: Retriever, settings: CaseSettings = CaseSettings(), limits: Limits = Limits()):
+    def __init__(self, retriever: Retriever, settings: CaseSettings = CaseSettings(), limits: Limits = Limits(),
+                 case_model: CaseModel | None = None):
         self._retriever = retriever
+        self._case_model = case_model or CaseModel()
         self._limits = limits
         self._settings = settings
         self._tagger = Tagger(retriever.matcher.normalize)  # themes and scenarios of a free text
@@ -181,7 +191,17 @@ class CaseLibrary:
             )
         self._listed = list(self._cases.values())  # row i of the similarity matrices
         self._order = {case.name: i for i, case in enumerate(self._listed)}
-        self.similarity = CaseSimilarity(np.stack([c.vector for c in self._listed]), [c.text for c in self._listed], settings.similarity)
+
+    @property
+    def _uses_case_model(self) -> bool:
+        return self._settings.similarity.case_model_weight > 0
+
+    @cached_property
+    def similarity(self) -> CaseSimilarity:
+        """The cases' similarity (a comparison alone never needs it, nor the case model)."""
+        texts = [c.text for c in self._listed]
+        return CaseSimilarity(np.stack([c.vector for c in self._listed]), texts, self._settings.similarity,
+                              case_vectors=self._case_model.embed(texts) if self._uses_case_model else None)
 
     @property
     def names(self) -> list[str]:
@@ -232,12 +252,15 @@ class CaseLibrary:
             row = self._order[source.name]
             vector, keywords, mine = source.vector, source.keywords, self._body_rows(source, None)
             blend, dense, lexical = similarity.matrix[row], similarity.dense[row], similarity.lexical[row]
+            case_dense = None if similarity.case_dense is None else similarity.case_dense[row]
         else:
             source = None
             vector = self._retriever.question_vector(text)[0]
             tags = frozenset(self._tagger.keyword_tags(text))
             keywords, mine = frozenset(matcher.key_terms(text, self._settings.terms, exclude=COMMON_WORDS)) | tags, []
-            blend, dense, lexical = similarity.against(vector, matcher.normalize(text))
+            matching = matcher.normalize(text)
+            case_vector = self._case_model.embed([matching])[0] if self._uses_case_model else None
+            blend, dense, case_dense, lexical = similarity.against(vector, matching, case_vector)
         results = []
         for i in np.argsort(-blend, kind="stable"):
             other = self._listed[i]
@@ -252,6 +275,7 @@ class CaseLibrary:
             SimilarCase(
                 rank=rank, case=other.name, score=float(similarity.percentile(blend[i])), blend=float(blend[i]),
                 vector_score=float(dense[i]), keyword_score=float(lexical[i]),
+                case_model_score=None if case_dense is None else float(case_dense[i]),
                 shared_tags=tuple(sorted(keywords & other.tags)),
                 shared_terms=tuple(self._as_written(sorted((keywords & other.terms) - other.tags), other.name)),
                 pairs=self._pairs(mine, theirs, vector),

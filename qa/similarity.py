@@ -2,7 +2,11 @@
 
 Mean vectors of texts from one domain all sit in a narrow cone (e5 cosines of any two Chinese
 finance cases lie a few hundredths apart), so the raw cosine ranks by noise. Here:
-- dense: case vectors minus the corpus's mean case vector, renormalized, then cosine;
+- dense: case vectors minus the corpus's mean case vector, renormalized, then cosine; with a
+  second, case-level model's vectors of the whole case texts (`qa.case_model`), the same for
+  them, and the two cosines mixed `(1-b)·z(passage vectors) + b·z(case model)` (b =
+  `case_model_weight`) and standardized again: two independent models err apart, and their
+  mix ranked same-category documents nearer than either alone;
 - lexical: TF-IDF (scikit-learn) over the characters and character pairs of the case's
   matching text (sublinear tf, idf from the corpus's own cases), cosine;
 - each standardized over the corpus's own pairs of distinct cases (z-scores, so one weight
@@ -43,16 +47,19 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 class SimilaritySettings:
     # Calibrated by `python -m bench --parts cases` on 239 labelled documents, whose reported
     # figure is cross-validated (settings chosen on four fifths, scored on the fifth left out).
-    # With the pooled passage vectors these are also what all 239 at once choose; with the former
-    # vectors (0.9, 15, 0.95) scored a little higher there, but these won on every smaller corpus
-    # the bench draws from them (20, 40, 80 documents), and users' folders are often that small.
-    dense_weight: float = 0.7  # centered vectors against the lexical similarity (both z-scored)
+    # With the case model these are what all 239 at once choose, and what most folds choose
+    # (case-model weight 0.5 three times, 0.75 twice; dense weight 0.8 four times). Without it
+    # (case_model_weight 0) the passage vectors and wording alone chose dense weight 0.7.
+    dense_weight: float = 0.8  # centered vectors against the lexical similarity (both z-scored)
+    case_model_weight: float = 0.5  # share of the case model's centered cosine in the dense part (0: passage vectors only)
     neighbours: int = 10  # each case's links in the graph the similarity diffuses over
     diffusion: float = 0.95  # share of similarity passed on at each step through the graph
 
     def __post_init__(self):
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError(f"dense_weight must lie in [0, 1], not {self.dense_weight}")
+        if not 0.0 <= self.case_model_weight <= 1.0:
+            raise ValueError(f"case_model_weight must lie in [0, 1], not {self.case_model_weight}")
         if not 0.0 < self.diffusion < 1.0:
             raise ValueError(f"diffusion must lie strictly between 0 and 1, not {self.diffusion}")
         if self.neighbours < 1:
@@ -117,12 +124,16 @@ class _Diffused:
 
 
 class CaseSimilarity:
-    """Similarities among n cases given their mean vectors (n × dim) and matching texts, and
-    of any new vector + text against them. Built once per corpus."""
+    """Similarities among n cases given their mean vectors (n × dim), matching texts and,
+    optionally, the case model's vectors of those texts (n × dim'), and of any new vector +
+    text (+ case-model vector) against them. Built once per corpus."""
 
-    def __init__(self, vectors: np.ndarray, texts: list[str], settings: SimilaritySettings = SimilaritySettings()):
+    def __init__(self, vectors: np.ndarray, texts: list[str], settings: SimilaritySettings = SimilaritySettings(),
+                 case_vectors: np.ndarray | None = None):
         if len(vectors) != len(texts) or not len(texts):
             raise ValueError("need one vector per text, and at least one case")
+        if case_vectors is not None and len(case_vectors) != len(texts):
+            raise ValueError("need one case-model vector per text")
         self.settings = settings
         self.mean = np.asarray(vectors, dtype=np.float64).mean(axis=0)
         self.centered = self.center(vectors)
@@ -131,6 +142,14 @@ class CaseSimilarity:
         self.dense = self.centered @ self.centered.T
         self.lexical = (self._terms @ self._terms.T).toarray()
         self._dense_scale, self._lexical_scale = _Scale.of(self.dense), _Scale.of(self.lexical)
+        self.case_vectors = None if case_vectors is None else normalized(case_vectors)
+        if self.case_vectors is not None:
+            self.case_mean = self.case_vectors.mean(axis=0)
+            self.case_centered = normalized(self.case_vectors - self.case_mean)
+            self.case_dense = self.case_centered @ self.case_centered.T
+            self._case_scale = _Scale.of(self.case_dense)
+        else:
+            self.case_dense = None
         self._diffused = self._diffuse(settings)
         self.matrix = self._diffused.matrix
         self._pairs = np.sort(_off_diagonal(self.matrix))
@@ -139,13 +158,27 @@ class CaseSimilarity:
         """Vectors minus the corpus's mean case vector, renormalized."""
         return normalized(np.atleast_2d(vectors) - self.mean)
 
-    def _direct_blend(self, dense: np.ndarray, lexical: np.ndarray, settings: SimilaritySettings) -> np.ndarray:
+    def _mix(self, dense: np.ndarray, case_dense: np.ndarray | None, settings: SimilaritySettings) -> np.ndarray:
+        """z(passage vectors' centered cosine), mixed with z(case model's) where there is one."""
+        b = settings.case_model_weight if self.case_dense is not None else 0.0
+        mixed = (1 - b) * self._dense_scale.z(dense)
+        return mixed + b * self._case_scale.z(case_dense) if b else mixed
+
+    def combined_dense(self, settings: SimilaritySettings) -> np.ndarray:
+        """The case × case dense similarity the blend uses under `settings`, standardized
+        over the corpus's pairs (the centered cosine's z-score without a case model)."""
+        mixed = self._mix(self.dense, self.case_dense, settings)
+        return _Scale.of(mixed).z(mixed)
+
+    def _direct_blend(self, dense: np.ndarray, case_dense: np.ndarray | None, lexical: np.ndarray,
+                      settings: SimilaritySettings) -> np.ndarray:
         w = settings.dense_weight
-        return w * self._dense_scale.z(dense) + (1 - w) * self._lexical_scale.z(lexical)
+        corpus = _Scale.of(self._mix(self.dense, self.case_dense, settings))
+        return w * corpus.z(self._mix(dense, case_dense, settings)) + (1 - w) * self._lexical_scale.z(lexical)
 
     def direct(self, settings: SimilaritySettings) -> np.ndarray:
         """The case × case direct blend (before diffusion) under `settings`."""
-        return self._direct_blend(self.dense, self.lexical, settings)
+        return self._direct_blend(self.dense, self.case_dense, self.lexical, settings)
 
     def _diffuse(self, settings: SimilaritySettings) -> _Diffused:
         direct = self.direct(settings)
@@ -166,20 +199,27 @@ class CaseSimilarity:
         """The final case × case matrix under other settings (what calibration compares)."""
         return self._diffuse(settings).matrix
 
-    def against(self, vector: np.ndarray, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(final, dense, lexical) similarities of a new vector + text to every case: linked to
-        its nearest cases like a case is (the cases' own links left as they are), then the
-        formula F gives a case for the others, F_ij = α·(D^-½ W D^-½ F)_ij and
-        F_ii = 1 + α²·(D^-½ W D^-½ F D^-½ W D^-½)_ii, normalized the same way."""
+    def against(self, vector: np.ndarray, text: str, case_vector: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """(final, dense, case-model dense or None, lexical) similarities of a new vector +
+        text (+ the case model's vector of the text, needed when the cases have theirs) to
+        every case: linked to its nearest cases like a case is (the cases' own links left as
+        they are), then the formula F gives a case for the others, F_ij = α·(D^-½ W D^-½ F)_ij
+        and F_ii = 1 + α²·(D^-½ W D^-½ F D^-½ W D^-½)_ii, normalized the same way."""
+        if (case_vector is None) != (self.case_vectors is None):
+            raise ValueError("give a case-model vector exactly when the cases have them")
         dense = self.center(vector)[0] @ self.centered.T
+        case_dense = None
+        if case_vector is not None:
+            case_dense = normalized(normalized(np.atleast_2d(case_vector)) - self.case_mean)[0] @ self.case_centered.T
         lexical = (self._tfidf.transform([text]) @ self._terms.T).toarray()[0]
-        direct = self._direct_blend(dense, lexical, self.settings)
+        direct = self._direct_blend(dense, case_dense, lexical, self.settings)
         d, alpha = self._diffused, self.settings.diffusion
         weights = _link_weights(direct, _nearest(direct, min(self.settings.neighbours, len(direct))), d.shift)
         edges = weights * _inverse_root(np.array(weights.sum())) * d.inverse_root
         reached = alpha * edges @ d.spread
         own = 1.0 + alpha * reached @ edges
-        return d.scale.z(reached / np.sqrt(own * np.diag(d.spread))), dense, lexical
+        return d.scale.z(reached / np.sqrt(own * np.diag(d.spread))), dense, case_dense, lexical
 
     def percentile(self, score: float | np.ndarray) -> np.ndarray:
         """0–100: the share of pairs of distinct cases in the corpus whose final score is

@@ -271,6 +271,7 @@ def test_exports_quote_passages_verbatim_with_citation_columns(library, retrieve
     row = dict(zip(table.header, table.rows[0]))
     assert row["similar case"] == CASE3 and row["passage 1 (similar case)"] == first.pairs[0].theirs.text
     assert row["citation 1 (similar case)"] == reference(first.pairs[0].theirs) and row["filters"] == "theme=普惠金融"
+    assert row["case model cosine"] == round(first.case_model_score, 4)
     read = list(csv.reader(io.StringIO(table_csv(table).decode("utf-8-sig"))))
     assert tuple(read[0]) == table.header and read[1][table.header.index("passage 1 (this case)")] == first.pairs[0].mine.text
     sheet = openpyxl.load_workbook(io.BytesIO(table_xlsx(table))).active

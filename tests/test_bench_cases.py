@@ -48,16 +48,21 @@ def test_bench_scores_a_labelled_folder_and_reuses_its_index(tmp_path):
     cases = json.loads(first.stdout.strip().splitlines()[-1])["cases"]
     assert cases["cases"] == 10 and cases["labels"] == {"green": 5, "loan": 5}
     assert set(cases["methods"]) == {"raw_mean_vector_cosine", "lexical_alone", "centered_alone",
+                                     "case_model_raw_cosine", "case_model_centered_alone", "centered_both_models",
                                      "centered_and_lexical_without_neighbourhoods", "ours"}
+    assert cases["case_model"].startswith("use-multilingual-v3") and cases["settings_order"][0] == "case_model_weight"
+    cost = cases["case_model_cost"]
+    assert cost["cases"] == 10 and cost["characters"] > 0 and cost["embed_s"] > 0 and cost["load_s"] > 0
     assert all(0 <= f["precision@1"] <= 1 and 0 <= f["precision@5"] <= 1 for f in cases["methods"].values())
     cv = cases["ours_cross_validated"]
-    assert cv["folds"] == 5 and len(cv["weights_chosen_per_fold"]) == 5 and len(cv["precision@5_by_weights"]) == 132
+    assert cv["folds"] == 5 and len(cv["weights_chosen_per_fold"]) == 5 and len(cv["precision@5_by_weights"]) == 5 * 132
     assert cases["smaller_corpora"]["by_size"] == {}  # every size drawn is at least these ten documents
     [index] = list(work.glob("cases-*/manifest.json"))
     built = json.loads(index.read_text())["built_at"]
     again = _bench("--cases", str(folder), "--work", str(work), "--report", str(tmp_path / "cases.md"))
     assert again.returncode == 0, again.stderr
-    assert "5-fold cross-validated settings" in (tmp_path / "cases.md").read_text(encoding="utf-8")
+    report = (tmp_path / "cases.md").read_text(encoding="utf-8")
+    assert "5-fold cross-validated settings" in report and "Case model cost" in report
     assert json.loads(index.read_text())["built_at"] == built  # unchanged folder: not embedded again
     goals = json.loads(again.stdout.strip().splitlines()[-1])["goals"]
     assert set(goals) == {"cases_precision@5", "cases_margin_over_best_baseline"}

@@ -61,9 +61,45 @@ def test_scores_are_percentiles_of_the_corpus_pairs():
 def test_a_new_text_and_vector_meet_the_cases_like_a_case_does():
     vectors = _vectors()
     similarity = CaseSimilarity(vectors, TEXTS)
-    final, dense, lexical = similarity.against(vectors[3], TEXTS[3])
-    assert np.allclose(dense, similarity.dense[3]) and np.allclose(lexical, similarity.lexical[3])
+    final, dense, case_dense, lexical = similarity.against(vectors[3], TEXTS[3])
+    assert np.allclose(dense, similarity.dense[3]) and np.allclose(lexical, similarity.lexical[3]) and case_dense is None
     assert int(np.argmax(final)) == 3 and {int(i) for i in np.argsort(-final)[:3]} == {3, 4, 5}
+
+
+def _case_model_vectors() -> np.ndarray:
+    """A second view of the six cases that groups them differently: {0, 1, 3} and {2, 4, 5}."""
+    rng = np.random.default_rng(11)
+    shared = np.zeros(12)
+    shared[0] = CONE
+    group = {0: 1, 1: 1, 3: 1, 2: 2, 4: 2, 5: 2}
+    return normalized(np.array([shared + np.eye(12)[group[i]] + 0.2 * rng.standard_normal(12) for i in range(6)]))
+
+
+def test_the_case_model_s_centered_cosine_is_mixed_into_the_dense_part_by_its_weight():
+    vectors, second = _vectors(), _case_model_vectors()
+    without = CaseSimilarity(vectors, TEXTS, SimilaritySettings(dense_weight=1.0))
+    weightless = CaseSimilarity(vectors, TEXTS, SimilaritySettings(dense_weight=1.0, case_model_weight=0.0), case_vectors=second)
+    assert np.allclose(weightless.matrix, without.matrix)  # weight 0: the passage vectors alone
+    only = CaseSimilarity(vectors, TEXTS, SimilaritySettings(dense_weight=1.0, case_model_weight=1.0), case_vectors=second)
+    assert _nearest(only.combined_dense(only.settings)) == _nearest(only.case_dense)
+    assert _nearest(without.dense)[3] in (4, 5) and _nearest(only.case_dense)[3] in (0, 1)  # each view's groups
+    both = CaseSimilarity(vectors, TEXTS, SimilaritySettings(case_model_weight=0.5), case_vectors=second)
+    mixed = both.combined_dense(both.settings)[~np.eye(6, dtype=bool)]
+    assert abs(mixed.mean()) < 1e-9 and abs(mixed.std() - 1.0) < 1e-9  # standardized again after mixing
+    # case 1 shares its group with case 0 in both views, case 3 in one, case 5 in none
+    assert both.combined_dense(both.settings)[0, 1] > both.combined_dense(both.settings)[0, 3] > both.combined_dense(both.settings)[0, 5]
+
+
+def test_a_new_text_needs_the_case_model_vector_when_the_cases_have_them():
+    vectors, second = _vectors(), _case_model_vectors()
+    similarity = CaseSimilarity(vectors, TEXTS, case_vectors=second)
+    final, dense, case_dense, lexical = similarity.against(vectors[3], TEXTS[3], second[3])
+    assert np.allclose(case_dense, similarity.case_dense[3]) and np.allclose(dense, similarity.dense[3])
+    assert int(np.argmax(final)) == 3
+    with pytest.raises(ValueError, match="case-model vector exactly when"):
+        similarity.against(vectors[3], TEXTS[3])
+    with pytest.raises(ValueError, match="one case-model vector per text"):
+        CaseSimilarity(vectors, TEXTS, case_vectors=second[:2])
 
 
 def test_projection_and_small_corpora():
@@ -98,6 +134,8 @@ def test_settings_name_their_range():
         SimilaritySettings(dense_weight=1.5)
     with pytest.raises(ValueError, match="diffusion must lie strictly between 0 and 1"):
         SimilaritySettings(diffusion=1.0)
+    with pytest.raises(ValueError, match="case_model_weight must lie in"):
+        SimilaritySettings(case_model_weight=-0.1)
     with pytest.raises(ValueError, match="neighbours must be at least 1"):
         SimilaritySettings(neighbours=0)
     with pytest.raises(ValueError, match="one vector per text"):
@@ -133,3 +171,5 @@ def test_smaller_corpora_score_every_method_on_subsets_of_their_own():
     assert set(figures) == {"raw_mean_vector_cosine", "lexical_alone", "centered_alone",
                             "centered_and_lexical_without_neighbourhoods", "ours"}
     assert all(0 <= f["precision@1"] <= 1 and 0 <= f["precision@5"] <= 1 for f in figures.values())
+    with_model = smaller_corpora(vectors, TEXTS, labels, SimilaritySettings(), sizes=(4,), draws=2, case_vectors=_case_model_vectors())
+    assert set(with_model["by_size"]["4"]) == set(figures) | {"case_model_raw_cosine", "case_model_centered_alone", "centered_both_models"}
