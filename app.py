@@ -402,18 +402,19 @@ with cases_tab:
     unit = t("cases_section") if library.unit == "section" else t("cases_document")
     st.caption(" ".join([unit, t("cases_kept", kept=len(shown), total=len(library.names))]) if filters else unit)
     map_column, table_column = st.columns([3, 2])
+    chart_labels = {"case": t("case_label"), "other_case": t("chart_other_case"), "theme": t("colour_theme"),
+                    "institution_type": t("colour_institution_type"), "similarity": t("chart_similarity")}
     with map_column:
-        colour_labels = {"theme": t("colour_theme"), "institution_type": t("colour_institution_type")}
-        colour_by = st.radio(t("colour_by"), list(colour_labels), format_func=colour_labels.get, horizontal=True)
+        colour_by = st.radio(t("colour_by"), ["theme", "institution_type"], format_func=chart_labels.get, horizontal=True)
         st.caption(t("cases_map"))
-        event = st.altair_chart(case_map(library, shown, colour_by), on_select="rerun", selection_mode=MAP_SELECTION, key="case-map", width="stretch")
+        event = st.altair_chart(case_map(library, shown, colour_by, chart_labels), on_select="rerun", selection_mode=MAP_SELECTION, key="case-map", width="stretch")
         picked = [p["case"] for p in event.selection.get(MAP_SELECTION, []) if p.get("case") in library.names]
         if picked and picked[0] != st.session_state.get("case-map-picked"):  # a new click, not the one already applied
             st.session_state["case-map-picked"] = st.session_state["case-choice"] = picked[0]
     with table_column:
         st.markdown(f"**{t('cases_counts')}**")
         st.caption(t("cases_counts_note"))
-        st.dataframe(theme_type_counts(library, shown), width="stretch")
+        st.dataframe(theme_type_counts(library, shown, chart_labels), width="stretch")
     case = st.selectbox(t("case_label"), library.names, index=None, key="case-choice", placeholder=t("choose_case"))
     if case:
         st.subheader(t("similar_cases"))
@@ -430,7 +431,7 @@ with cases_tab:
         ranked = [case, *(s.case for s in library.similar(case=case, k=HEATMAP_CASES - 1))] if case else shown[:HEATMAP_CASES]
         heat = [n for n in ranked if n in shown][:HEATMAP_CASES]
         st.caption(t("heatmap_note_nearest", n=len(heat)) if case else t("heatmap_note", n=len(heat)))
-        st.altair_chart(similarity_heatmap(library, heat), width="stretch")
+        st.altair_chart(similarity_heatmap(library, heat, chart_labels), width="stretch")
 
 with lesson_tab:
     st.caption(t("lesson_hint"))

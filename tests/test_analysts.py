@@ -256,6 +256,23 @@ def test_map_heatmap_and_counts_describe_the_cases(library):
         case_map(library, library.names, "colour")
 
 
+
+def test_the_charts_and_the_counts_speak_the_interfaces_language(library):
+    from qa.case_views import LABELS, case_map, similarity_heatmap, theme_type_counts
+
+    zh = {"case": "案例", "other_case": "對照案例", "theme": "主題", "institution_type": "機構類型", "similarity": "相似度 0–100"}
+    assert set(zh) == set(LABELS)
+    spec = case_map(library, library.names, "institution_type", zh).to_dict()
+    points = spec["datasets"][next(iter(spec["datasets"]))]
+    assert spec["encoding"]["color"]["field"] == "機構類型" and {p["主題"] for p in points} >= {"普惠金融"}
+    assert [t.get("title") for t in spec["encoding"]["tooltip"]][0] == "案例"
+    heat = similarity_heatmap(library, library.names, zh).to_dict()["encoding"]
+    assert heat["color"]["title"] == "相似度 0–100" and [t["title"] for t in heat["tooltip"]] == ["案例", "對照案例", "相似度 0–100"]
+    counts = theme_type_counts(library, library.names, zh)
+    assert (counts.index.name, counts.columns.name) == ("主題", "機構類型")
+    assert "Theme" not in str(spec) and "Institution type" not in str(spec)
+
+
 def test_exports_quote_passages_verbatim_with_citation_columns(library, retriever):
     import csv
     import openpyxl
