@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from .conftest import REPO
@@ -56,13 +57,16 @@ def test_bench_scores_a_labelled_folder_and_reuses_its_index(tmp_path):
     assert all(0 <= f["precision@1"] <= 1 and 0 <= f["precision@5"] <= 1 for f in cases["methods"].values())
     cv = cases["ours_cross_validated"]
     assert cv["folds"] == 5 and len(cv["weights_chosen_per_fold"]) == 5 and len(cv["precision@5_by_weights"]) == 5 * 132
+    splits = cases["ours_cross_validated_other_splits"]
+    assert splits["seeds"] == list(range(1, 8)) and len(splits["precision@5"]) == 7
+    assert splits["min"] <= splits["mean"] <= splits["max"] and all(0 <= p <= 1 for p in splits["precision@5"])
     assert cases["smaller_corpora"]["by_size"] == {}  # every size drawn is at least these ten documents
     [index] = list(work.glob("cases-*/manifest.json"))
     built = json.loads(index.read_text())["built_at"]
     again = _bench("--cases", str(folder), "--work", str(work), "--report", str(tmp_path / "cases.md"))
     assert again.returncode == 0, again.stderr
     report = (tmp_path / "cases.md").read_text(encoding="utf-8")
-    assert "5-fold cross-validated settings" in report and "Case model cost" in report
+    assert "5-fold cross-validated settings" in report and "Case model cost" in report and "other fold splits" in report
     assert json.loads(index.read_text())["built_at"] == built  # unchanged folder: not embedded again
     goals = json.loads(again.stdout.strip().splitlines()[-1])["goals"]
     assert set(goals) == {"cases_precision@5", "cases_margin_over_best_baseline"}
@@ -71,3 +75,14 @@ def test_bench_scores_a_labelled_folder_and_reuses_its_index(tmp_path):
 def test_a_folder_without_labels_is_a_clear_error(tmp_path):
     result = _bench("--cases", str(tmp_path), "--work", str(tmp_path / "work"))
     assert result.returncode != 0 and "needs corpus/ and labels.jsonl" in result.stderr
+
+
+def test_seeded_fold_splits_differ_from_the_fixed_one_and_repeat():
+    from bench.cases import cross_validated
+
+    rng = np.random.default_rng(0)
+    labels = np.array(["a", "b"] * 10)
+    blends = {(w,): rng.random((20, 20)) for w in (0.0, 0.5, 1.0)}
+    fixed, seeded = cross_validated(blends, labels), cross_validated(blends, labels, seed=3)
+    assert seeded == cross_validated(blends, labels, seed=3)  # a seed is one split, every time
+    assert [fixed["weights_chosen_per_fold"], fixed["precision@5"]] != [seeded["weights_chosen_per_fold"], seeded["precision@5"]]
