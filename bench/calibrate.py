@@ -131,12 +131,7 @@ def fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, weights:
     (returned too)."""
     held_out = cross_validated(x, y, groups, weights)
     pipeline = _fitted(x, y, np.ones(len(y)) if weights is None else weights)
-    scaler, regression = pipeline.steps[0][1], pipeline.steps[1][1]
-    model = AnswerabilityModel(
-        names=FEATURE_NAMES, mean=tuple(float(v) for v in scaler.mean_), scale=tuple(float(v) for v in scaler.scale_),
-        coef=tuple(float(v) for v in regression.coef_[0]), intercept=float(regression.intercept_[0]), threshold=threshold_for(held_out, y),
-    )
-    return model, held_out
+    return AnswerabilityModel.from_pipeline(pipeline, FEATURE_NAMES, threshold=threshold_for(held_out, y)), held_out
 
 
 def ablation(x: np.ndarray, y: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> dict[str, float]:
@@ -197,9 +192,8 @@ def transfer(parts: Sequence[Asked]) -> dict[str, dict[str, dict]]:
     for train in trainings:
         _, x, y, groups, weights = pooled(train)
         model, _ = fit(x, y, groups, weights)
-        regression = _fitted(x, y, weights)
         out[f"fitted on {' + '.join(p.corpus for p in train)}"] = {
-            f"applied to {p.corpus}": operating_point(p.questions, regression.predict_proba(p.x)[:, 1], model.threshold)
+            f"applied to {p.corpus}": operating_point(p.questions, model.probabilities(p.x), model.threshold)
             for p in parts if p not in train
         }
     return out

@@ -66,11 +66,7 @@ def holds_answer(matcher: TextMatcher, answers: list[str], text: str) -> bool:
 
 def _fit(data: list[Case]) -> QuoteModel:
     pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)).fit(np.vstack([c.x for c in data]), np.concatenate([c.y for c in data]))
-    scaler, regression = pipeline.steps[0][1], pipeline.steps[1][1]
-    return QuoteModel(
-        names=FEATURE_NAMES, mean=tuple(float(v) for v in scaler.mean_), scale=tuple(float(v) for v in scaler.scale_),
-        coef=tuple(float(v) for v in regression.coef_[0]), intercept=float(regression.intercept_[0]),
-    )
+    return QuoteModel.from_pipeline(pipeline, FEATURE_NAMES)
 
 
 def fit_quotes(retriever: Retriever, data: list[Case]) -> dict:

@@ -46,12 +46,13 @@ class EvidenceSettings:
     # Quotes are chosen by `qa.selector`'s P(the sentence holds the answer): the likeliest, and
     # up to `max_quotes` - 1 more whose P is at least this share of its (the model is often
     # torn between a sentence restating the question and the one next to it that answers).
-    # Cross-validated on the calibration split's 454 answerable questions and their English
-    # translations (`python -m bench calibrate`, qa/data/quotes.json), with `keep_within`, the
-    # quotes hold the answer for 0.899 / 0.700 (Chinese / English) at 0.8, 0.912 / 0.705 at 0.6,
-    # 0.919 / 0.705 at 0.5, quoting 78 / 83 / 92 characters of Chinese; the rules before the
-    # selector: 0.859 / 0.648 at 68. Without `keep_within`, 0.6 is the highest share at which
-    # English questions lose nothing (0.659 against 0.648).
+    # Chosen on the former single calibration split's 454 answerable questions and their English
+    # translations: with `keep_within`, the quotes held the answer for 0.899 / 0.700 (Chinese /
+    # English) at 0.8, 0.912 / 0.705 at 0.6, 0.919 / 0.705 at 0.5, quoting 78 / 83 / 92 characters
+    # of Chinese; the rules before the selector: 0.859 / 0.648 at 68. Without `keep_within`, 0.6
+    # is the highest share at which English questions lose nothing (0.659 against 0.648). The
+    # current fit's figures for these shares: `cross_validated` in qa/data/quotes.json
+    # (`python -m bench calibrate`).
     quote_share: float = 0.6
     keep_within: float = 0.02  # sentences scoring this close to the best are quoted too (the rule before the selector)
     lead_chars: int = 40  # a paragraph's opening "首先，…。" line up to this long is a lead, not an answer
@@ -85,6 +86,16 @@ class Sentence:
     score: float
     quotable: bool  # not a heading, not a bare label
     vector: np.ndarray = field(compare=False, repr=False)
+
+
+def _continues(sentence: Sentence) -> bool:
+    """A clause ending in a semicolon: the sentence after it belongs to it."""
+    return sentence.text.rstrip()[-1:] in "；;"
+
+
+def _same_place(a: Sentence, b: Sentence) -> bool:
+    """The same source sentence (perhaps scored under two overlapping passages)."""
+    return a.start == b.start and a.hit.chunk.doc == b.hit.chunk.doc
 
 
 class EvidenceFinder:
@@ -172,7 +183,7 @@ class EvidenceFinder:
         # for questions unlike the DRCD ones the selector learned from (the book's English
         # "What is the title of the preface?" is answered by its short title line, which the
         # selector ranks below a long sentence of the preface).
-        best = min(candidates, key=lambda i: i)
+        best = min(candidates)  # sentences come best-scored first
         chosen = [sentences[candidates[0]]]
         # Further: those nearly as likely, and those scoring nearly as well as the best (cross-
         # language scores lie close together: there the evidence score says more than the
@@ -202,10 +213,10 @@ class EvidenceFinder:
         rank = {(x.hit.chunk.doc, x.start): p for x, p in zip(sentences, likely)}
         first = chosen[0]
         around = self._neighbours(first, sentences)
-        continued = next((x for x in around if x.start > first.start), None) if first.text.rstrip()[-1:] in "；;" else None
+        continued = next((x for x in around if x.start > first.start), None) if _continues(first) else None
         if continued is not None:
             around += [x for x in self._neighbours(continued, sentences) if x.start > continued.start]
-        around = [x for x in around if holds(x) and all(x.start != c.start or x.hit.chunk.doc != c.hit.chunk.doc for c in chosen)]
+        around = [x for x in around if holds(x) and not any(_same_place(x, c) for c in chosen)]
         return [max(around, key=lambda x: rank[(x.hit.chunk.doc, x.start)])] if around else []
 
     def _neighbours(self, sentence: Sentence, sentences: Sequence[Sentence]) -> list[Sentence]:
@@ -229,8 +240,8 @@ class EvidenceFinder:
             around = self._neighbours(quote, sentences)
             after = next((x for x in around if x.start > quote.start), None)
             before = next((x for x in around if x.start < quote.start), None)
-            for needed, wanted in ((before, _POINTS_BACK.match(quote.text)), (after, quote.text.rstrip()[-1:] in "；;")):
-                if wanted and needed is not None and all(needed.start != x.start or needed.hit.chunk.doc != x.hit.chunk.doc for x in out):
+            for needed, wanted in ((before, _POINTS_BACK.match(quote.text)), (after, _continues(quote))):
+                if wanted and needed is not None and not any(_same_place(needed, x) for x in out):
                     out.append(needed)
         passages = list(dict.fromkeys(q.hit.chunk.id for q in chosen))
         return sorted(out, key=lambda q: (passages.index(q.hit.chunk.id), q.start))

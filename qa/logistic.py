@@ -31,6 +31,16 @@ class StandardizedLogistic:
     def to_json(self) -> dict:
         return {"names": list(self.names), "mean": list(self.mean), "scale": list(self.scale), "coef": list(self.coef), "intercept": self.intercept}
 
+    @classmethod
+    def from_pipeline(cls, pipeline, names: tuple[str, ...], **extra):
+        """The model of a fitted scikit-learn `make_pipeline(StandardScaler(), LogisticRegression())`
+        (how `bench` fits them), with `extra` fields of a subclass."""
+        scaler, regression = pipeline.steps[0][1], pipeline.steps[1][1]
+        return cls(
+            names=names, mean=tuple(float(v) for v in scaler.mean_), scale=tuple(float(v) for v in scaler.scale_),
+            coef=tuple(float(v) for v in regression.coef_[0]), intercept=float(regression.intercept_[0]), **extra,
+        )
+
     @staticmethod
     def fields(model: dict, names: tuple[str, ...], where: str) -> dict:
         """The constructor's arguments from `model` (a `to_json` object), checked against `names`."""

@@ -75,6 +75,11 @@ def _off_diagonal(matrix: np.ndarray) -> np.ndarray:
     return matrix[~np.eye(len(matrix), dtype=bool)]
 
 
+def _centered(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Vectors minus a corpus's mean vector, renormalized."""
+    return normalized(np.atleast_2d(vectors) - mean)
+
+
 @dataclass(frozen=True)
 class _Scale:
     """Mean and spread of one similarity over the corpus's pairs of distinct cases."""
@@ -145,18 +150,19 @@ class CaseSimilarity:
         self.case_vectors = None if case_vectors is None else normalized(case_vectors)
         if self.case_vectors is not None:
             self.case_mean = self.case_vectors.mean(axis=0)
-            self.case_centered = normalized(self.case_vectors - self.case_mean)
+            self.case_centered = _centered(self.case_vectors, self.case_mean)
             self.case_dense = self.case_centered @ self.case_centered.T
             self._case_scale = _Scale.of(self.case_dense)
         else:
             self.case_dense = None
+        self._mixed_scales: dict[float, _Scale] = {}
         self._diffused = self._diffuse(settings)
         self.matrix = self._diffused.matrix
         self._pairs = np.sort(_off_diagonal(self.matrix))
 
     def center(self, vectors: np.ndarray) -> np.ndarray:
         """Vectors minus the corpus's mean case vector, renormalized."""
-        return normalized(np.atleast_2d(vectors) - self.mean)
+        return _centered(vectors, self.mean)
 
     def _mix(self, dense: np.ndarray, case_dense: np.ndarray | None, settings: SimilaritySettings) -> np.ndarray:
         """z(passage vectors' centered cosine), mixed with z(case model's) where there is one."""
@@ -164,17 +170,23 @@ class CaseSimilarity:
         mixed = (1 - b) * self._dense_scale.z(dense)
         return mixed + b * self._case_scale.z(case_dense) if b else mixed
 
+    def _mixed_scale(self, settings: SimilaritySettings) -> _Scale:
+        """The z-scale of the corpus's mixed dense similarity: it depends on the case-model weight
+        alone, so it is computed once per weight, not per question or per grid setting."""
+        b = settings.case_model_weight if self.case_dense is not None else 0.0
+        if b not in self._mixed_scales:
+            self._mixed_scales[b] = _Scale.of(self._mix(self.dense, self.case_dense, settings))
+        return self._mixed_scales[b]
+
     def combined_dense(self, settings: SimilaritySettings) -> np.ndarray:
         """The case × case dense similarity the blend uses under `settings`, standardized
         over the corpus's pairs (the centered cosine's z-score without a case model)."""
-        mixed = self._mix(self.dense, self.case_dense, settings)
-        return _Scale.of(mixed).z(mixed)
+        return self._mixed_scale(settings).z(self._mix(self.dense, self.case_dense, settings))
 
     def _direct_blend(self, dense: np.ndarray, case_dense: np.ndarray | None, lexical: np.ndarray,
                       settings: SimilaritySettings) -> np.ndarray:
         w = settings.dense_weight
-        corpus = _Scale.of(self._mix(self.dense, self.case_dense, settings))
-        return w * corpus.z(self._mix(dense, case_dense, settings)) + (1 - w) * self._lexical_scale.z(lexical)
+        return w * self._mixed_scale(settings).z(self._mix(dense, case_dense, settings)) + (1 - w) * self._lexical_scale.z(lexical)
 
     def direct(self, settings: SimilaritySettings) -> np.ndarray:
         """The case × case direct blend (before diffusion) under `settings`."""
@@ -211,7 +223,7 @@ class CaseSimilarity:
         dense = self.center(vector)[0] @ self.centered.T
         case_dense = None
         if case_vector is not None:
-            case_dense = normalized(normalized(np.atleast_2d(case_vector)) - self.case_mean)[0] @ self.case_centered.T
+            case_dense = _centered(normalized(np.atleast_2d(case_vector)), self.case_mean)[0] @ self.case_centered.T
         lexical = (self._tfidf.transform([text]) @ self._terms.T).toarray()[0]
         direct = self._direct_blend(dense, case_dense, lexical, self.settings)
         d, alpha = self._diffused, self.settings.diffusion
