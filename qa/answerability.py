@@ -58,15 +58,15 @@ class Features:
     sentence_lead: float
     # The second model's (`qa.rerank.SentenceCosines`) best cosine between the question and a
     # sentence of the retrieved passages: for questions without Chinese characters only (None
-    # for others), whose model uses it — across languages the passage embedder's cosines say
+    # for others, and for a retriever without the second model), whose model uses it — across languages the passage embedder's cosines say
     # little, and the second model's say more (README "Answerability").
     second_best: float | None = None
 
-    def vector(self, names: Sequence[str] = None) -> list[float]:
+    def vector(self, names: Sequence[str] | None = None) -> list[float]:
         """The features `names` (default `FEATURE_NAMES`), in that order."""
         values = [getattr(self, name) for name in (FEATURE_NAMES if names is None else names)]
         if None in values:
-            raise ValueError(f"features {list(names)} asked of a question that lacks one")
+            raise ValueError("the model for questions without Chinese characters needs the retriever's second model (`open_retriever` gives it one)")
         return values
 
 
@@ -108,9 +108,7 @@ def features(question: str, sentences: Sequence[Sentence], retriever: Retriever)
         passage_z=(best_passage - passage_mean) / passage_std,
         sentence_lead=float(best_sentences[0] - best_sentences[-1]) if best_sentences.size else 0.0,
     )
-    if not has_cjk(question):
-        if retriever.second is None:
-            raise ValueError("answerability of a question without Chinese characters needs the retriever's second model")
+    if not has_cjk(question) and retriever.second is not None:
         spread["second_best"] = float(retriever.second.of_sentences(question, sentences).max()) if sentences else 0.0
     if not sentences:
         return Features(0.0, 0.0, 0.0, 0.0, 1.0, vocabulary, bm25_peak, 0.0, length, 0.0, 0.0, **spread)
