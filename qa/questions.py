@@ -21,8 +21,10 @@ _TYPE_PATTERNS = (
     ("reason", re.compile(r"为什么|为何|如何|怎么|怎样|原因|\bwhy\b|\bhow\b", re.I)),
     ("which", re.compile(r"哪|何|\bwhich\b", re.I)),
 )
-_NUMBER = re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万亿两〇零]+[年月日号个位名次%％万亿千百元人倍]|世纪|年代")
-_NUMBER_RUN = re.compile(r"[0-9０-９][0-9０-９.,%％]*|[一二三四五六七八九十百千万亿两〇零]{2,}")
+_COUNTED = r"[一二三四五六七八九十百千万亿两〇零]+[年月日号个位名次%％万亿千百元人倍]"  # a numeral with its unit: 三年, 第二次
+_NUMBER = re.compile(rf"[0-9０-９]|{_COUNTED}|世纪|年代")
+# What a question states as a number: runs of digits or numerals, and a numeral with its unit.
+_NUMBER_RUN = re.compile(rf"[0-9０-９][0-9０-９.,%％]*|[一二三四五六七八九十百千万亿两〇零]{{2,}}|{_COUNTED}")
 # jieba part-of-speech tags: person names (nr), places (ns), organizations (nt), other proper nouns (nz).
 _NAME_TAGS = {"who": ("nr", "nt"), "where": ("ns",), "which": ("nr", "ns", "nt", "nz")}
 
