@@ -14,15 +14,17 @@ QUESTION_TYPES = ("who", "when", "number", "where", "which", "reason", "what")
 FACTOID = frozenset({"who", "when", "number", "where", "which"})
 # The first pattern that matches decides.
 _TYPE_PATTERNS = (
-    ("when", re.compile(r"何时|什么时|哪一?年|哪一?天|哪一?月|几月|几年|几日|何年|年份|日期|多久|什么年代|哪个朝代|哪个时期|when", re.I)),
+    ("when", re.compile(r"何时|什么时|哪一?年|哪一?天|哪一?月|几月|几年|几日|何年|年份|日期|多久|什么年代|哪一?个朝代|哪一?个时期|when", re.I)),
     ("number", re.compile(r"多少|几|多大|多长|多高|多远|多重|多深|多宽|比例|how (?:many|much)", re.I)),
-    ("who", re.compile(r"谁|何人|哪位|哪些人|什么人|哪个人|\bwho\b", re.I)),
-    ("where", re.compile(r"哪里|哪儿|何处|何地|什么地方|哪个地方|哪个城市|哪个国家|在哪|\bwhere\b", re.I)),
+    ("who", re.compile(r"谁|何人|哪一?位|哪些人|什么人|哪一?个人|\bwho\b", re.I)),
+    ("where", re.compile(r"哪里|哪儿|何处|何地|什么地方|哪一?个地方|哪一?个城市|哪一?个国家|在哪|\bwhere\b", re.I)),
     ("reason", re.compile(r"为什么|为何|如何|怎么|怎样|原因|\bwhy\b|\bhow\b", re.I)),
     ("which", re.compile(r"哪|何|\bwhich\b", re.I)),
 )
-_NUMBER = re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万亿两〇零]+[年月日号个位名次%％万亿千百元人倍]|世纪|年代")
-_NUMBER_RUN = re.compile(r"[0-9０-９][0-9０-９.,%％]*|[一二三四五六七八九十百千万亿两〇零]{2,}")
+_COUNTED = r"[一二三四五六七八九十百千万亿两〇零]+[年月日号个位名次%％万亿千百元人倍]"  # a numeral with its unit: 三年, 第二次
+_NUMBER = re.compile(rf"[0-9０-９]|{_COUNTED}|世纪|年代")
+# What a question states as a number: runs of digits or numerals, and a numeral with its unit.
+_NUMBER_RUN = re.compile(rf"[0-9０-９][0-9０-９.,%％]*|[一二三四五六七八九十百千万亿两〇零]{{2,}}|{_COUNTED}")
 # jieba part-of-speech tags: person names (nr), places (ns), organizations (nt), other proper nouns (nz).
 _NAME_TAGS = {"who": ("nr", "nt"), "where": ("ns",), "which": ("nr", "ns", "nt", "nz")}
 

@@ -24,6 +24,9 @@ from qa.retrieve import Hit
     ("修顿球场会在什么时候变成平民夜总会？", "when"),
     ("谁为这本书写了推荐语？", "who"),
     ("总部位于哪个城市？", "where"),
+    ("总部位于哪一个城市？", "where"),
+    ("该行由哪一位行长创办？", "who"),
+    ("这项改革始于哪一个时期？", "when"),
     ("数字金融如何帮助科技企业解决融资难题？", "reason"),
     ("为什么说数字金融的本质仍然是金融？", "reason"),
     ("哪一家银行推出了科创e贷？", "which"),
@@ -101,6 +104,10 @@ def test_what_the_question_states_is_not_its_answer():
     assert holds_answer_kind("number", "2025年该行净利润为12.5亿元", question)
     assert holds_answer_kind("number", "2025年数字金融创新案例征集活动全面完成")  # without the question: a number
     assert not holds_answer_kind("who", "张三在会上发言", "张三在会上说了什么？")
+    # a numeral with its unit is stated too: the sentence repeating 第二次 gives no year
+    question = "该行在哪一年开展了第二次改革？"
+    assert not holds_answer_kind("when", "该行的第二次改革扩大了农村网点", question)
+    assert holds_answer_kind("when", "该行于2016年开展第二次改革", question)
 
 
 def test_a_neighbour_shared_with_an_overlapping_passage_is_quoted_with_its_quote(matcher):

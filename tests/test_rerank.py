@@ -114,6 +114,30 @@ def test_the_retriever_re_ranks_only_questions_without_chinese_characters(index,
     assert [h.chunk for h in off.search(question, k=5)] == [h.chunk for h in plain.search(question, k=5)]
 
 
+def test_bench_ranking_re_ranks_as_the_retriever_does(index, matcher, fake_embedder):
+    from bench.ranking import TOPS, cases, english_cases, measure_english, weight_grid
+
+    grid = weight_grid()
+    assert len(grid) == 210 and all(abs(sum(w) - 1) < 1e-9 and w[2] > 0 and min(w) >= 0 for w in grid)
+    retriever = Retriever(index, fake_embedder, matcher, second_model=CountingModel())
+    chunks = index.chunks
+    questions = [
+        {"question": q, "doc": chunks[row].doc, "evidence": [chunks[row].text[:8]]}
+        for q, row in (("How long does loan approval take?", 0), ("green bonds and carbon accounts", len(chunks) - 1),
+                       ("rural small business credit", 1), ("What did the bank build?", 2))
+    ]
+    english = english_cases(retriever, cases(retriever, questions, lambda text, evidence: evidence in text))
+    settings = retriever.settings
+    for e, q in zip(english, questions):
+        assert len(e.second) == min(max(TOPS), len(e.fused))
+        shipped = retriever.hits(e.ranking(settings.second_model_top, settings.second_model_weights), 5)
+        assert [h.chunk for h in shipped] == [h.chunk for h in retriever.search(q["question"], k=5)]
+    result = measure_english(retriever, english, folds=2)
+    assert result["variants"][0]["variant"].startswith("shipped fusion, no second model")
+    assert len(result["variants"]) == len(TOPS) + 2 and len(result["picks"]) == 2
+    assert 0 <= result["cross-validated over N and weights"] <= 1
+
+
 def test_each_sentence_gets_the_second_models_cosine_and_the_best_is_their_max(index, matcher, fake_embedder):
     """`of_sentences` (read by answerability and the quote selector) gives every scored sentence
     its own cosine, from the vectors re-ranking read: `best` is their maximum per passage."""
