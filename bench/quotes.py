@@ -96,7 +96,7 @@ def fit_quotes(data: list[Case]) -> dict:
     for language in MODEL_FEATURES:
         mine = [(c, m) for c, m in zip(data, held_out) if c.language == language]
         row = {"questions": len(mine), "evidence_best_holds_answer": _share(c.y[_first_quotable(c, np.arange(len(c.y)))] for c, _ in mine),
-               "likeliest_holds_answer": _share(c.y[_first_quotable(c, np.argsort(-m.probabilities(c.x), kind="stable"))] for c, m in mine)}
+               "likeliest_holds_answer": _share(c.y[_first_quotable(c, np.argsort(-m.probabilities(c.x[:, : len(m.names)]), kind="stable"))] for c, m in mine)}
         for share in SHARES:
             settings = EvidenceSettings(quote_share=share)
             quoted = [EvidenceFinder(c.retriever, settings, QuoteModels(m, m)).quotes(c.question["question"], c.sentences) for c, m in mine]
