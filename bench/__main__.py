@@ -24,6 +24,7 @@ from index.cpus import usable_cpus
 from index.embedder import EmbedderError, load_embedder
 from index.store import IndexUnavailable
 from index.text import TextMatcher
+from qa.case_model import CaseModel
 from qa.retrieve import RetrievalSettings, open_retriever
 
 from . import ocr
@@ -252,6 +253,8 @@ def _quality(argv: list[str]) -> int:
     parser.add_argument("--limit", type=int, help="only the first N answerable and N unanswerable questions of each set")
     parser.add_argument("--dense-share", type=float, default=RetrievalSettings().dense_share,
                         help=f"our fusion's share of the dense score for Chinese questions (BM25: the rest; shipped {RetrievalSettings().dense_share})")
+    parser.add_argument("--second-model-top", type=int, default=RetrievalSettings().second_model_top,
+                        help=f"passages our retriever re-ranks with the second model for questions without Chinese characters (0: none; shipped {RetrievalSettings().second_model_top})")
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="indexes and caches (default var/bench)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line of stdout)")
     parser.add_argument("--report", type=Path, help="also write a Markdown report here")
@@ -272,8 +275,9 @@ def _quality(argv: list[str]) -> int:
     try:
         passage_embedder, query_embedder = load_embedder(batch=True), load_embedder()
         matcher = TextMatcher()
-        retrieval = RetrievalSettings(dense_share=args.dense_share)
-        figures = {q.name: measure_set(q, args.work, (passage_embedder, query_embedder), matcher, names, args.limit, _log, retrieval) for q in sets}
+        retrieval = RetrievalSettings(dense_share=args.dense_share, second_model_top=args.second_model_top)
+        second_model = CaseModel()
+        figures = {q.name: measure_set(q, args.work, (passage_embedder, query_embedder), matcher, names, args.limit, _log, retrieval, second_model) for q in sets}
     except (EmbedderError, IndexUnavailable, ValueError) as exc:
         raise SystemExit(f"error: {exc}")
     finally:

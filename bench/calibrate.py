@@ -37,6 +37,7 @@ from index.store import open_index
 from index.text import TextMatcher
 from qa.answerability import FEATURE_NAMES, MODEL_PATH, MODELS, AnswerabilityModel, features
 from qa.assistant import AssistantSettings
+from qa.case_model import CaseModel
 from qa.evidence import EvidenceFinder
 from qa.retrieve import Retriever
 from qa.selector import MODEL_PATH as QUOTES_PATH
@@ -243,7 +244,7 @@ def calibration_over(split: SplitSettings, args: argparse.Namespace, embedder, m
     over its corpus, and the quote selector's cases of its answerable ones."""
     corpus, question_file = build_split(args.drcd, args.report_set, args.work / f"calibration-{split.articles}", split)
     index_dir = corpus_index(corpus, args.work, _log)
-    retriever = Retriever(open_index(index_dir, embedder.name, matcher), embedder, matcher)
+    retriever = Retriever(open_index(index_dir, embedder.name, matcher), embedder, matcher, second_model=CaseModel())  # as shipped
     questions = [json.loads(line) for line in question_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     label = f"{split.articles} articles"
     by_model = dict(zip(MODELS, (questions, in_english(questions))))

@@ -26,6 +26,7 @@ from index.text import TextMatcher
 from ingest.chunker import ChunkSettings, chunk_document
 from ingest.loaders import discover, load_document
 from qa.assistant import Assistant
+from qa.case_model import CaseModel
 from qa.retrieve import RetrievalSettings, Retriever
 
 from .indexes import corpus_index
@@ -160,12 +161,13 @@ def _selected(questions: list[dict], limit: int | None) -> list[dict]:
 def measure_set(
     qset: QuestionSet, work: Path, embedders: tuple[Embedder, Embedder], matcher: TextMatcher,
     names: Sequence[str] = CONFIGURATIONS, limit: int | None = None, log=lambda message: None,
-    retrieval: RetrievalSettings = RetrievalSettings(),
+    retrieval: RetrievalSettings = RetrievalSettings(), second_model: CaseModel | None = None,
 ) -> dict:
     """`{configuration: {"search": scorer figures, "ask": scorer figures}}` on one question set;
-    `retrieval`: our retriever's settings (the shipped ones by default)."""
+    `retrieval`: our retriever's settings (the shipped ones by default); `second_model`: ours
+    re-ranks questions without Chinese characters with it, as shipped (its halves never do)."""
     index_dir = corpus_index(qset.corpus, work, log)
-    retriever = Retriever(open_index(index_dir, embedders[1].name, matcher), embedders[1], matcher, retrieval)
+    retriever = Retriever(open_index(index_dir, embedders[1].name, matcher), embedders[1], matcher, retrieval, second_model)
     questions = _selected(read_questions(qset.questions), limit)
     scratch = work / "runs" / qset.name
     scratch.mkdir(parents=True, exist_ok=True)

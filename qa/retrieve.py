@@ -1,11 +1,13 @@
 """Hybrid retrieval: dense (FAISS, chunk and sentence vectors) and BM25 scores of the candidates
-of either, fused by a weighted mix of the scores scaled to [0, 1] (`qa.fusion`)."""
+of either, fused by a weighted mix of the scores scaled to [0, 1] (`qa.fusion`); for a question
+without Chinese characters, the best of them re-ranked with a second model's sentence cosines
+(`qa.rerank`)."""
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import faiss
 import numpy as np
@@ -17,6 +19,10 @@ from index.store import Index, default_index_dir, open_index
 from index.text import TextMatcher
 
 from .fusion import scaled, score_fusion
+from .rerank import SentenceCosines, rerank
+
+if TYPE_CHECKING:
+    from .case_model import CaseModel
 
 
 def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
@@ -48,6 +54,15 @@ class RetrievalSettings:
     dense_share_cross_language: float = 0.8
     # dense score of a chunk = w·cos(question, chunk) + (1-w)·max cos(question, its sentences)
     whole_chunk_weight: float = 0.5
+    # A question without Chinese characters: its first `second_model_top` passages (0: none) are
+    # re-ranked by weights · (dense, BM25, the second model's best-sentence cosine), each scaled
+    # over them (`qa.rerank`). `python -m bench ranking`, the 876 tuning questions in English,
+    # MRR@10 8-fold cross-validated by article (weights chosen on the other folds): the fusion
+    # alone 0.722; re-ranking the first 10 / 20 / 30 / 50: 0.781 / 0.789 / 0.792 / 0.801; choosing
+    # N too picks 50 with these weights in 7 folds of 8. Cost per question, nothing cached: about
+    # 0.15 s per 10 passages (their sentences embedded; cached for later questions).
+    second_model_top: int = 50
+    second_model_weights: tuple[float, float, float] = (0.35, 0.15, 0.5)
 
     def __post_init__(self):
         for name in ("dense_share", "dense_share_cross_language", "whole_chunk_weight"):
@@ -55,6 +70,10 @@ class RetrievalSettings:
                 raise ValueError(f"retrieval setting {name} must lie in [0, 1], got {getattr(self, name)}")
         if self.candidates < 1:
             raise ValueError(f"retrieval setting candidates must be at least 1, got {self.candidates}")
+        if self.second_model_top < 0:
+            raise ValueError(f"retrieval setting second_model_top must be at least 0, got {self.second_model_top}")
+        if len(self.second_model_weights) != 3 or min(self.second_model_weights) < 0 or sum(self.second_model_weights) <= 0:
+            raise ValueError(f"retrieval setting second_model_weights must be three weights, none negative, got {self.second_model_weights}")
 
     def share(self, question: str) -> float:
         """The dense ranker's share of the fused score for `question`."""
@@ -114,13 +133,19 @@ _MOMENT_ROWS = 20_000  # rows the cosine spread is taken from (a large index's f
 
 
 class Retriever:
-    """Ranks an index's chunks for a question. Settings at construction, questions at call time."""
+    """Ranks an index's chunks for a question. Settings at construction, questions at call time.
+    With `second_model`, questions without Chinese characters get its re-ranking (its weights
+    load on the first such question)."""
 
-    def __init__(self, index: Index, embedder: Embedder, matcher: TextMatcher, settings: RetrievalSettings = RetrievalSettings()):
+    def __init__(
+        self, index: Index, embedder: Embedder, matcher: TextMatcher, settings: RetrievalSettings = RetrievalSettings(),
+        second_model: CaseModel | None = None,
+    ):
         self.index = index
         self.embedder = embedder
         self._matcher = matcher
         self._settings = settings
+        self.second = None if second_model is None else SentenceCosines(index, matcher, second_model)
         self._sentence_owner = index.sentence_owner
         # A question is embedded once however many steps (ranking, evidence, answerability) ask.
         self._question_vectors = functools.lru_cache(maxsize=256)(self._embed_question)
@@ -229,7 +254,20 @@ class Retriever:
         if rows is not None and rows.size == 0:
             return []
         settings = self._settings
-        return self.hits(fuse(self.signals(question, rows), settings.share(question), settings.whole_chunk_weight), k)
+        signals = self.signals(question, rows)
+        return self.hits(self.second_opinion(question, signals, fuse(signals, settings.share(question), settings.whole_chunk_weight)), k)
+
+    def second_opinion(self, question: str, signals: Signals, fused: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """`fused` with its first `second_model_top` rows re-ranked by the second model when
+        the question has no Chinese characters (as it is without a second model, or for Chinese)."""
+        settings = self._settings
+        if self.second is None or has_cjk(question) or not settings.second_model_top:
+            return fused
+        top = np.array([row for row, _ in fused[: settings.second_model_top]], dtype=np.int64)
+        at = np.searchsorted(signals.rows, top)
+        w = settings.whole_chunk_weight
+        dense = w * signals.chunk_cosine[at] + (1 - w) * signals.sentence_cosine[at]
+        return rerank(fused, dense, signals.bm25[at], self.second.best(question, top), settings.second_model_weights)
 
     def hits(self, fused: list[tuple[int, float]], k: int) -> list[Hit]:
         """The first `k` distinct passages of a fused ranking (the same text in two files once)."""
@@ -248,11 +286,13 @@ class Retriever:
 
 def open_retriever(index_dir: Path | None = None) -> Retriever:
     """The retriever over `index_dir` (default: $INDEX_DIR or var/index) with the configured
-    embedder. Raises IndexUnavailable or EmbedderError with a message for the user.
+    embedder and the second model for questions without Chinese characters. Raises IndexUnavailable or EmbedderError with a message for the user.
 
     Searching is single-threaded: one query is too small to share, and on a small busy machine
     FAISS's OpenMP threads spin and take the CPU from the query model (measured by `bench`)."""
+    from .case_model import CaseModel  # its weights load on the first question without Chinese characters
+
     faiss.omp_set_num_threads(1)
     matcher = TextMatcher()
     index = open_index(index_dir or default_index_dir(), configured_model(), matcher)
-    return Retriever(index, load_embedder(), matcher)
+    return Retriever(index, load_embedder(), matcher, second_model=CaseModel())

@@ -151,15 +151,15 @@ class Library:
         # Only answers that wait on an LLM run on threads that share the model; an answering
         # process serves one request at a time and embeds directly.
         embedder = _EmbeddingQueue(retriever.embedder) if first.chat else retriever.embedder
-        self._retriever_parts = (embedder, retriever.matcher)
+        self._retriever_parts = (embedder, retriever.matcher, retriever.second.model if retriever.second else None)
         self._chat = first.chat
         self._signature = index_signature(settings.index_dir)
         self._assistant = self._over(retriever.index)
         self._assistant.search("数字金融")  # warm: jieba's dictionary, the model's first call
 
     def _over(self, index) -> Assistant:
-        embedder, matcher = self._retriever_parts
-        return Assistant(Retriever(index, embedder, matcher), self._chat, limits=self._settings.limits)
+        embedder, matcher, second_model = self._retriever_parts
+        return Assistant(Retriever(index, embedder, matcher, second_model=second_model), self._chat, limits=self._settings.limits)
 
     def current(self) -> Assistant:
         signature = index_signature(self._settings.index_dir)
@@ -167,7 +167,7 @@ class Library:
             return self._assistant
         with self._lock:
             if signature != self._signature:
-                embedder, matcher = self._retriever_parts
+                embedder, matcher, _ = self._retriever_parts
                 try:
                     index = open_index(self._settings.index_dir, embedder.name, matcher)
                 except (IndexUnavailable, OSError, ValueError) as exc:  # mid-swap or damaged: keep serving the old one
