@@ -71,7 +71,9 @@ def test_search_json_contract(built):
 def test_batch_answers_every_question_in_one_process(built, tmp_path):
     _, index, _ = built
     batch = tmp_path / "q.jsonl"
-    questions = ["农户贷款的不良率是多少？", "區塊鏈如何記錄能耗數據？", "How fast are loans approved?"]
+    # (The English question names the platform: "How fast are loans approved?" fits the passage
+    # where traditional credit took two weeks as well, and the second model prefers that one.)
+    questions = ["农户贷款的不良率是多少？", "區塊鏈如何記錄能耗數據？", "How fast does the online platform approve loans?"]
     batch.write_text("\n".join(json.dumps({"id": i, "question": q}) for i, q in enumerate(questions)) + "\n", encoding="utf-8")
     result = run("-m", "qa", "search", "--batch", str(batch), "--index", str(index), "-k", "2", "--json")
     assert result.returncode == 0, result.stderr
