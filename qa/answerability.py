@@ -3,10 +3,11 @@ the best sentences, fitted on many questions (`python -m bench calibrate`), not 
 
 Owns the features the decision uses, and the fitted model (`data/answerability.json`: feature names,
 standardization, coefficients and the operating point, with what it was fitted on). Scoring
-sentences is `qa.evidence`'s job; retrieval is `qa.retrieve`'s. Two models with the same
-features: one for Chinese questions, one for questions without Chinese characters (fitted on
+sentences is `qa.evidence`'s job; retrieval is `qa.retrieve`'s. Two models: one for Chinese
+questions, one for questions without Chinese characters (fitted on
 English translations of the same calibration questions; cross-language cosines run lower and
-closer together, and the lexical features mostly stay at zero).
+closer together, and the lexical features mostly stay at zero), which also reads the second
+model's best sentence cosine (`MODEL_FEATURES`).
 """
 from __future__ import annotations
 
@@ -58,8 +59,9 @@ class Features:
     sentence_lead: float
     # The second model's (`qa.rerank.SentenceCosines`) best cosine between the question and a
     # sentence of the retrieved passages: for questions without Chinese characters only (None
-    # for others, and for a retriever without the second model), whose model uses it — across languages the passage embedder's cosines say
-    # little, and the second model's say more (README "Answerability").
+    # for others, and for a retriever without the second model), whose model uses it: across
+    # languages the passage embedder's cosines say little, the second model's more (README
+    # "Answerability").
     second_best: float | None = None
 
     def vector(self, names: Sequence[str] | None = None) -> list[float]:
