@@ -10,6 +10,8 @@ ranks first, at question time.
 Owns the second model's question-time vectors (`SentenceCosines`: one matrix per passage, its
 sentences in matching form, kept in an LRU so overlapping candidates and repeated questions cost
 nothing) and the re-ranking itself (`rerank`, pure). `qa.retrieve.Retriever` decides when.
+The same cosines, per sentence, feed the English models of answerability and of the quote
+selector (`SentenceCosines.of_sentences`).
 """
 from __future__ import annotations
 
