@@ -35,7 +35,7 @@ from sklearn.preprocessing import StandardScaler
 from index.embedder import load_embedder
 from index.store import open_index
 from index.text import TextMatcher
-from qa.answerability import FEATURE_NAMES, MODEL_FEATURES, MODEL_PATH, MODELS, AnswerabilityModel, features
+from qa.answerability import FEATURE_NAMES, MODEL_PATH, MODELS, AnswerabilityModel, features
 from qa.assistant import AssistantSettings
 from qa.case_model import CaseModel
 from qa.evidence import EvidenceFinder
@@ -76,13 +76,13 @@ def _log(message: str) -> None:
     print(f"[calibrate {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def question_features(retriever: Retriever, questions: list[dict], passages: int, names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:
-    """One row of features `names` per question, computed exactly as the assistant computes them."""
+def question_features(retriever: Retriever, questions: list[dict], passages: int) -> np.ndarray:
+    """One row of features per question, computed exactly as the assistant computes them."""
     finder = EvidenceFinder(retriever)
     rows = []
     for n, q in enumerate(questions):
         hits = retriever.search(q["question"], k=passages)
-        rows.append(features(q["question"], finder.sentences(q["question"], hits), retriever).vector(names))
+        rows.append(features(q["question"], finder.sentences(q["question"], hits), retriever).vector())
         if n % 200 == 199:
             _log(f"{n + 1}/{len(questions)} questions")
     return np.asarray(rows, dtype=np.float64)
@@ -127,17 +127,15 @@ def threshold_for(probability: np.ndarray, y: np.ndarray) -> float:
     return math.floor(float(answerable[int(np.floor(MAX_FALSE_REFUSALS * len(answerable)))]) * 1e6) / 1e6
 
 
-def fit(
-    x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, weights: np.ndarray | None = None, names: tuple[str, ...] = FEATURE_NAMES,
-) -> tuple[AnswerabilityModel, np.ndarray]:
-    """The model of features `names` (`x`'s columns) fitted on all rows, with its threshold
-    chosen on cross-validated probabilities (returned too)."""
+def fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None, weights: np.ndarray | None = None) -> tuple[AnswerabilityModel, np.ndarray]:
+    """The model fitted on all rows, with its threshold chosen on cross-validated probabilities
+    (returned too)."""
     held_out = cross_validated(x, y, groups, weights)
     pipeline = _fitted(x, y, np.ones(len(y)) if weights is None else weights)
-    return AnswerabilityModel.from_pipeline(pipeline, names, threshold=threshold_for(held_out, y)), held_out
+    return AnswerabilityModel.from_pipeline(pipeline, FEATURE_NAMES, threshold=threshold_for(held_out, y)), held_out
 
 
-def ablation(x: np.ndarray, y: np.ndarray, groups: np.ndarray, weights: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
+def ablation(x: np.ndarray, y: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> dict[str, float]:
     """Cross-validated ROC AUC with all features and with each one left out: which help."""
 
     def auc(columns: list[int]) -> float:
@@ -145,9 +143,9 @@ def ablation(x: np.ndarray, y: np.ndarray, groups: np.ndarray, weights: np.ndarr
 
     everything = list(range(x.shape[1]))
     out = {"all": auc(everything)}
-    for i, name in enumerate(names):
+    for i, name in enumerate(FEATURE_NAMES):
         out[f"without {name}"] = auc([c for c in everything if c != i])
-    out["best_dense alone"] = auc([names.index("best_dense")])
+    out["best_dense alone"] = auc([FEATURE_NAMES.index("best_dense")])
     return out
 
 
@@ -186,7 +184,7 @@ def pooled(parts: Sequence[Asked]) -> tuple[list[dict], np.ndarray, np.ndarray, 
     return questions, np.vstack([part.x for part in parts]), y, groups, balanced_weights([kind(q) for q in questions])
 
 
-def transfer(parts: Sequence[Asked], names: tuple[str, ...]) -> dict[str, dict[str, dict]]:
+def transfer(parts: Sequence[Asked]) -> dict[str, dict[str, dict]]:
     """How a model and its operating point carry over to a corpus of another size: fitted (and
     its threshold chosen, cross-validated) on one corpus, or on all but one, then applied to
     each corpus it did not see."""
@@ -194,7 +192,7 @@ def transfer(parts: Sequence[Asked], names: tuple[str, ...]) -> dict[str, dict[s
     trainings = [[part] for part in parts] + ([[p for p in parts if p is not left] for left in parts] if len(parts) > 2 else [])
     for train in trainings:
         _, x, y, groups, weights = pooled(train)
-        model, _ = fit(x, y, groups, weights, names)
+        model, _ = fit(x, y, groups, weights)
         out[f"fitted on {' + '.join(p.corpus for p in train)}"] = {
             f"applied to {p.corpus}": operating_point(p.questions, model.probabilities(p.x), model.threshold)
             for p in parts if p not in train
@@ -202,11 +200,11 @@ def transfer(parts: Sequence[Asked], names: tuple[str, ...]) -> dict[str, dict[s
     return out
 
 
-def calibrated(parts: Sequence[Asked], fitted_on: dict, names: tuple[str, ...]) -> dict:
-    """The model of features `names` fitted on the questions of every corpus pooled, with what
-    it was fitted on and its cross-validated figures."""
+def calibrated(parts: Sequence[Asked], fitted_on: dict) -> dict:
+    """The model fitted on the questions of every corpus pooled, with what it was fitted on and
+    its cross-validated figures."""
     questions, x, y, groups, weights = pooled(parts)
-    model, held_out = fit(x, y, groups, weights, names)
+    model, held_out = fit(x, y, groups, weights)
     rows = np.cumsum([0] + [len(p.questions) for p in parts])
     return {
         "fitted_on": {
@@ -224,8 +222,8 @@ def calibrated(parts: Sequence[Asked], fitted_on: dict, names: tuple[str, ...]) 
                 "answerable answered, unanswerable refused": operating_point(questions, held_out, model.threshold),
                 "by corpus": {p.corpus: operating_point(p.questions, held_out[a:b], model.threshold) for p, a, b in zip(parts, rows, rows[1:])},
             },
-            "across corpus sizes": transfer(parts, names),
-            "ablation_roc_auc": ablation(x, y, groups, weights, names),
+            "across corpus sizes": transfer(parts),
+            "ablation_roc_auc": ablation(x, y, groups, weights),
         },
         "model": model.to_json(),
     }
@@ -253,7 +251,7 @@ def calibration_over(split: SplitSettings, args: argparse.Namespace, embedder, m
     asked = {}
     for name, rows in by_model.items():
         _log(f"{label}, {name} model: features of {len(rows)} questions")
-        asked[name] = Asked(label, rows, question_features(retriever, rows, AssistantSettings().passages, MODEL_FEATURES[name]))
+        asked[name] = Asked(label, rows, question_features(retriever, rows, AssistantSettings().passages))
     quote_cases = cases(retriever, by_model, _log)
     return Calibration(asked, quote_cases, retriever, index_dir.name)
 
@@ -292,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             "corpus": f"{len(CALIBRATION_SPLITS)} corpora of DRCD dev articles disjoint from the report set's; splits {list(CALIBRATION_SPLITS)}",
             "embedding_model": embedder.name, "indexes": indexes,
             "questions_in": "Chinese (a third simplified)" if name == "chinese" else "English (bench/data/drcd_questions_en.jsonl)",
-        }, MODEL_FEATURES[name])
+        })
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     _log(f"model written to {args.out}")

@@ -3,11 +3,10 @@ the best sentences, fitted on many questions (`python -m bench calibrate`), not 
 
 Owns the features the decision uses, and the fitted model (`data/answerability.json`: feature names,
 standardization, coefficients and the operating point, with what it was fitted on). Scoring
-sentences is `qa.evidence`'s job; retrieval is `qa.retrieve`'s. Two models: one for Chinese
-questions, one for questions without Chinese characters (fitted on
+sentences is `qa.evidence`'s job; retrieval is `qa.retrieve`'s. Two models with the same
+features: one for Chinese questions, one for questions without Chinese characters (fitted on
 English translations of the same calibration questions; cross-language cosines run lower and
-closer together, and the lexical features mostly stay at zero), which also reads the second
-model's best sentence cosine (`MODEL_FEATURES`).
+closer together, and the lexical features mostly stay at zero).
 """
 from __future__ import annotations
 
@@ -57,19 +56,9 @@ class Features:
     sentence_z: float
     passage_z: float
     sentence_lead: float
-    # The second model's (`qa.rerank.SentenceCosines`) best cosine between the question and a
-    # sentence of the retrieved passages: for questions without Chinese characters only (None
-    # for others, and for a retriever without the second model), whose model uses it: across
-    # languages the passage embedder's cosines say little, the second model's more (README
-    # "Answerability").
-    second_best: float | None = None
 
-    def vector(self, names: Sequence[str] | None = None) -> list[float]:
-        """The features `names` (default `FEATURE_NAMES`), in that order."""
-        values = [getattr(self, name) for name in (FEATURE_NAMES if names is None else names)]
-        if None in values:
-            raise ValueError("the model for questions without Chinese characters needs the retriever's second model (`open_retriever` gives it one)")
-        return values
+    def vector(self) -> list[float]:
+        return [getattr(self, name) for name in FEATURE_NAMES]
 
 
 # Measured and left out (cross-validated ROC AUC did not rise with them, README "Answerability"):
@@ -79,10 +68,6 @@ FEATURE_NAMES = (
     "bm25_peak", "expects_number_found", "question_chars", "specific_lexical", "passage_bigrams",
     "sentence_z", "passage_z", "sentence_lead",
 )
-# Each model's features: the one for questions without Chinese characters adds the second
-# model's cosine. Measured for Chinese questions and left out there (cross-validated ROC AUC
-# 0.9918 with and without it, README "Answerability").
-MODEL_FEATURES = {"chinese": FEATURE_NAMES, "other": FEATURE_NAMES + ("second_best",)}
 
 
 def features(question: str, sentences: Sequence[Sentence], retriever: Retriever) -> Features:
@@ -110,8 +95,6 @@ def features(question: str, sentences: Sequence[Sentence], retriever: Retriever)
         passage_z=(best_passage - passage_mean) / passage_std,
         sentence_lead=float(best_sentences[0] - best_sentences[-1]) if best_sentences.size else 0.0,
     )
-    if not has_cjk(question) and retriever.second is not None:
-        spread["second_best"] = float(retriever.second.of_sentences(question, sentences).max()) if sentences else 0.0
     if not sentences:
         return Features(0.0, 0.0, 0.0, 0.0, 1.0, vocabulary, bm25_peak, 0.0, length, 0.0, 0.0, **spread)
     best = sentences[0]
@@ -148,7 +131,7 @@ class AnswerabilityModel(StandardizedLogistic):
     threshold: float
 
     def probability(self, found: Features) -> float:
-        return float(self.probabilities(np.asarray([found.vector(self.names)]))[0])
+        return float(self.probabilities(np.asarray([found.vector()]))[0])
 
     def answers(self, found: Features) -> bool:
         return self.probability(found) >= self.threshold
@@ -176,5 +159,5 @@ def load_answerability(path: Path = MODEL_PATH) -> Answerability:
     models = []
     for name in MODELS:
         model = data.get(name, {}).get("model") or {}
-        models.append(AnswerabilityModel(**StandardizedLogistic.fields(model, MODEL_FEATURES[name], f"{path}'s {name} model"), threshold=float(model["threshold"])))
+        models.append(AnswerabilityModel(**StandardizedLogistic.fields(model, FEATURE_NAMES, f"{path}'s {name} model"), threshold=float(model["threshold"])))
     return Answerability(*models)

@@ -10,8 +10,7 @@ ranks first, at question time.
 Owns the second model's question-time vectors (`SentenceCosines`: one matrix per passage, its
 sentences in matching form, kept in an LRU so overlapping candidates and repeated questions cost
 nothing) and the re-ranking itself (`rerank`, pure). `qa.retrieve.Retriever` decides when.
-The same cosines, per sentence, feed the English models of answerability and of the quote
-selector (`SentenceCosines.of_sentences`).
+The same cosines, per sentence, feed the English quote selector (`SentenceCosines.of_sentences`).
 """
 from __future__ import annotations
 
@@ -76,7 +75,7 @@ class SentenceCosines:
     def cosines(self, question: str, rows: Sequence[int]) -> list[np.ndarray]:
         """For each passage row, the cosine of `question` with each of its sentences, in their
         order (`index.sentences.sentence_spans` of the passage's text; one for a passage read
-        whole). Answerability and the quote selector read them for the retrieved passages."""
+        whole). The English quote selector reads them for the retrieved passages."""
         rows = [int(r) for r in rows]
         with self._lock:
             return self._cosines(question, rows)

@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 
 from bench.calibrate import CALIBRATION_SPLITS, MAX_FALSE_REFUSALS, balanced_weights, fit
-from qa.answerability import FEATURE_NAMES, MODEL_FEATURES, MODEL_PATH, MODELS, ModelMismatch, features, load_answerability
+from qa.answerability import FEATURE_NAMES, MODEL_PATH, MODELS, ModelMismatch, load_answerability
 
 from .conftest import REPO
-from .test_rerank import CountingModel, index  # noqa: F401 (index: a fixture)
 
 DRCD = REPO.parent / "shared" / "eval" / "drcd"
 needs_drcd = pytest.mark.skipif(not (DRCD / "DRCD_dev.json").exists(), reason="the shared DRCD set is not beside this checkout")
@@ -24,9 +23,8 @@ needs_drcd = pytest.mark.skipif(not (DRCD / "DRCD_dev.json").exists(), reason="t
 
 def test_the_shipped_models_load_and_say_how_they_were_fitted():
     answerability = load_answerability()
-    for name, model in zip(MODELS, (answerability.chinese, answerability.other)):
-        assert model.names == MODEL_FEATURES[name] and 0 < model.threshold < 1
-    assert MODEL_FEATURES["chinese"] == FEATURE_NAMES and MODEL_FEATURES["other"] == FEATURE_NAMES + ("second_best",)
+    for model in (answerability.chinese, answerability.other):
+        assert model.names == FEATURE_NAMES and 0 < model.threshold < 1
     fitted = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     assert fitted["command"] == "python -m bench calibrate"
     assert all(fitted[name]["fitted_on"]["questions"] >= 900 for name in MODELS)
@@ -34,26 +32,6 @@ def test_the_shipped_models_load_and_say_how_they_were_fitted():
     # English questions over Chinese text: weaker, but better than their best cosine alone
     other = fitted["other"]["cross_validated"]
     assert other["roc_auc"] > other["ablation_roc_auc"]["best_dense alone"] + 0.05
-    assert other["roc_auc"] > other["ablation_roc_auc"]["without second_best"] + 0.02  # the second model's cosine helps
-
-
-def test_an_english_questions_features_hold_the_second_models_best_sentence_cosine(index, matcher, fake_embedder):  # noqa: F811
-    from qa.evidence import EvidenceFinder
-    from qa.retrieve import Retriever
-
-    retriever = Retriever(index, fake_embedder, matcher, second_model=CountingModel())
-    finder = EvidenceFinder(retriever)
-    english = "How long does approval of rural small business loans take?"
-    sentences = finder.sentences(english, retriever.search(english, k=3))
-    found = features(english, sentences, retriever)
-    assert found.second_best == pytest.approx(float(retriever.second.of_sentences(english, sentences).max()))
-    assert len(found.vector(MODEL_FEATURES["other"])) == len(FEATURE_NAMES) + 1
-    chinese = "農村小微企業的貸款多久完成審批？"
-    found = features(chinese, finder.sentences(chinese, retriever.search(chinese, k=3)), retriever)
-    assert found.second_best is None and len(found.vector()) == len(FEATURE_NAMES)
-    with pytest.raises(ValueError, match="needs the retriever's second model"):
-        found.vector(MODEL_FEATURES["other"])
-    assert features(english, sentences, Retriever(index, fake_embedder, matcher)).second_best is None  # no second model
 
 
 @pytest.mark.parametrize("name", MODELS)

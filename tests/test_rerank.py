@@ -139,7 +139,7 @@ def test_bench_ranking_re_ranks_as_the_retriever_does(index, matcher, fake_embed
 
 
 def test_each_sentence_gets_the_second_models_cosine_and_the_best_is_their_max(index, matcher, fake_embedder):
-    """`of_sentences` (read by answerability and the quote selector) gives every scored sentence
+    """`of_sentences` (read by the English quote selector) gives every scored sentence
     its own cosine, from the vectors re-ranking read: `best` is their maximum per passage."""
     from qa.evidence import EvidenceFinder
 
