@@ -252,7 +252,7 @@ def calibration_over(split: SplitSettings, args: argparse.Namespace, embedder, m
     for name, rows in by_model.items():
         _log(f"{label}, {name} model: features of {len(rows)} questions")
         asked[name] = Asked(label, rows, question_features(retriever, rows, AssistantSettings().passages))
-    quote_cases = cases(retriever, {"chinese": by_model["chinese"], "english": by_model["other"]}, _log)
+    quote_cases = cases(retriever, by_model, _log)
     return Calibration(asked, quote_cases, retriever, index_dir.name)
 
 
@@ -260,13 +260,13 @@ def selector_fit(calibrations: Sequence[Calibration], embedder) -> dict:
     """The quote selector fitted on the answerable questions of every calibration corpus, with
     its figures (folds grouped by article, so an article in two corpora stays in one fold)."""
     data = [case for c in calibrations for case in c.quote_cases]
-    questions = {language: sum(1 for case in data if case.language == language) for language in ("chinese", "english")}
+    questions = {language: sum(1 for case in data if case.language == language) for language in MODELS}
     return {"command": "python -m bench calibrate", "fitted_on": {
         "questions": questions,
         "rows": "every sentence of the passages the assistant retrieves for an answerable question; label: it contains one of DRCD's answer spans",
         "corpus": f"{len(CALIBRATION_SPLITS)} corpora of DRCD dev articles disjoint from the report set's; splits {list(CALIBRATION_SPLITS)}",
         "embedding_model": embedder.name, "indexes": [c.index_name for c in calibrations],
-    }, **fit_quotes(calibrations[-1].retriever, data)}
+    }, **fit_quotes(data)}
 
 
 def main(argv: list[str] | None = None) -> int:

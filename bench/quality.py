@@ -96,10 +96,11 @@ def peer_retrievers(documents: Sequence[Document], embedders: tuple[Embedder, Em
 
 
 def one_sided(retriever: Retriever, side: str) -> Retriever:
-    """Our retriever ranking by one side only (`bm25` or `dense`), everything else as shipped."""
+    """Our retriever ranking by one side only (`bm25` or `dense`, never re-ranked by the second
+    model), everything else as shipped (answerability and quotes read the second model's cosines)."""
     share = {"bm25": 0.0, "dense": 1.0}[side]
-    settings = dataclasses.replace(retriever.settings, dense_share=share, dense_share_cross_language=share)
-    return Retriever(retriever.index, retriever.embedder, retriever.matcher, settings)
+    settings = dataclasses.replace(retriever.settings, dense_share=share, dense_share_cross_language=share, second_model_top=0)
+    return Retriever(retriever.index, retriever.embedder, retriever.matcher, settings, None if retriever.second is None else retriever.second.model)
 
 
 def configurations(retriever: Retriever, peers: dict[str, PeerRetriever]) -> dict[str, tuple[HitRanker, AnswerFn]]:

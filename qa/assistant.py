@@ -32,7 +32,7 @@ from .language import PHRASES, Script, ScriptDetector
 from .limits import Limits
 from .prompts import Prompts
 from .retrieve import Hit, Retriever, open_retriever
-from .selector import QuoteModel, load_quote_model
+from .selector import QuoteModels, load_quote_models
 
 Event = TextDelta | Restart | Answer
 
@@ -57,13 +57,13 @@ class Assistant:
         followups: FollowupRule = FollowupRule(),
         limits: Limits = Limits(),
         answerability: Answerability | None = None,
-        quote_model: QuoteModel | None = None,
+        quote_models: QuoteModels | None = None,
     ):
         self.retriever = retriever
         self.chat = chat
         self.limits = limits
         self._settings = settings
-        self._evidence = EvidenceFinder(retriever, evidence, quote_model or load_quote_model())
+        self._evidence = EvidenceFinder(retriever, evidence, quote_models or load_quote_models())
         self._facts = FactCheck(retriever.matcher)
         self._prompts = prompts or Prompts()
         self._followups = followups

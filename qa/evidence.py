@@ -22,7 +22,7 @@ import numpy as np
 from index.sentences import ends_as_sentence, has_cjk, sentence_spans
 
 from .questions import FACTOID, holds_answer_kind, question_type
-from .selector import QuoteModel, load_quote_model, sentence_features
+from .selector import QuoteModels, load_quote_models, sentence_features
 from .retrieve import Hit, Retriever
 
 _SPACE = re.compile(r"\s+")
@@ -101,11 +101,11 @@ def _same_place(a: Sentence, b: Sentence) -> bool:
 class EvidenceFinder:
     """Scores the sentences of retrieved passages against a question. Settings at construction."""
 
-    def __init__(self, retriever: Retriever, settings: EvidenceSettings = EvidenceSettings(), quote_model: QuoteModel | None = None):
+    def __init__(self, retriever: Retriever, settings: EvidenceSettings = EvidenceSettings(), quote_models: QuoteModels | None = None):
         self._retriever = retriever
         self._matcher = retriever.matcher
         self.settings = settings
-        self._given_quote_model = quote_model
+        self._given_quote_models = quote_models
         index = retriever.index
         self._row = {chunk.id: row for row, chunk in enumerate(index.chunks)}
         self._vectors = index.sentence_vectors
@@ -143,10 +143,10 @@ class EvidenceFinder:
         return scored
 
     @functools.cached_property
-    def _quote_model(self) -> QuoteModel:
-        """The given selector, or the shipped one, loaded when first quoting (scoring sentences,
-        as `bench calibrate` does before the selector is fitted, needs none)."""
-        return self._given_quote_model or load_quote_model()
+    def _quote_models(self) -> QuoteModels:
+        """The given selectors, or the shipped ones, loaded when first quoting (scoring
+        sentences, as `bench calibrate` does before the selector is fitted, needs none)."""
+        return self._given_quote_models or load_quote_models()
 
     def _is_lead(self, text: str, start: int, end: int) -> bool:
         """A short sentence that opens its line with an ordinal connective (首先, 其次, 一方面,
@@ -176,7 +176,9 @@ class EvidenceFinder:
             return lines
         if not sentences:
             return []
-        likely = self._quote_model.probabilities(sentence_features(question, sentences, self._matcher))
+        model = self._quote_models.for_question(question)
+        second = self.second_cosines(question, sentences) if model.reads_second else None
+        likely = model.probabilities(sentence_features(question, sentences, self._matcher, second))
         order = sorted(range(len(sentences)), key=lambda i: -likely[i])  # stable: ties keep the evidence order
         candidates = [i for i in order if sentences[i].quotable] or order[:1]
         # The best-scored sentence (what the question most resembles) is quoted too: a hedge
@@ -196,6 +198,13 @@ class EvidenceFinder:
             if all(float(sentence.vector @ other.vector) < s.redundant_above and sentence.text != other.text for other in chosen):
                 chosen.append(sentence)
         return self._in_context(chosen + self._neighbour_holding(question, chosen, sentences, likely), sentences)
+
+    def second_cosines(self, question: str, sentences: Sequence[Sentence]) -> np.ndarray:
+        """The second model's cosine of each sentence with `question` (the retriever's
+        `SentenceCosines`, which re-ranking has mostly read already)."""
+        if self._retriever.second is None:
+            raise ValueError("quoting for a question without Chinese characters needs the retriever's second model")
+        return self._retriever.second.of_sentences(question, sentences)
 
     def _neighbour_holding(self, question: str, chosen: list[Sentence], sentences: Sequence[Sentence], likely: np.ndarray) -> list[Sentence]:
         """For a who/when/number/where/which question none of whose quotes holds what it asks

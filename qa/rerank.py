@@ -10,6 +10,7 @@ ranks first, at question time.
 Owns the second model's question-time vectors (`SentenceCosines`: one matrix per passage, its
 sentences in matching form, kept in an LRU so overlapping candidates and repeated questions cost
 nothing) and the re-ranking itself (`rerank`, pure). `qa.retrieve.Retriever` decides when.
+The same cosines, per sentence, feed the English quote selector (`SentenceCosines.of_sentences`).
 """
 from __future__ import annotations
 
@@ -20,13 +21,15 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from index.sentences import sentence_spans
 from index.store import Index, passage_layout
 from index.text import TextMatcher
 
 from .fusion import scaled, score_fusion
 
 if TYPE_CHECKING:
-    from .case_model import CaseModel  # its module loads scikit-learn: not for Chinese-only use
+    from .case_model import CaseModel
+    from .evidence import Sentence  # its module loads scikit-learn: not for Chinese-only use
 
 Ranking = list[tuple[int, float]]
 
@@ -48,8 +51,8 @@ def rerank(fused: Ranking, dense: np.ndarray, bm25: np.ndarray, second: np.ndarr
 
 
 class SentenceCosines:
-    """The second model's best cosine between a question and one sentence of each of some
-    passages of one index. A passage's sentences are those the dense ranker scores
+    """The second model's cosines between a question and the sentences of some passages of one
+    index (the best one per passage for re-ranking). A passage's sentences are those the dense ranker scores
     (`index.store.passage_layout`, matching form); a passage without any is read whole."""
 
     def __init__(self, index: Index, matcher: TextMatcher, model: CaseModel, passages: int = 4096):
@@ -67,11 +70,28 @@ class SentenceCosines:
 
     def best(self, question: str, rows: Sequence[int]) -> np.ndarray:
         """For each passage row, the highest cosine of `question` with one of its sentences."""
+        return np.array([float(cosines.max()) for cosines in self.cosines(question, rows)])
+
+    def cosines(self, question: str, rows: Sequence[int]) -> list[np.ndarray]:
+        """For each passage row, the cosine of `question` with each of its sentences, in their
+        order (`index.sentences.sentence_spans` of the passage's text; one for a passage read
+        whole). The English quote selector reads them for the retrieved passages."""
         rows = [int(r) for r in rows]
         with self._lock:
-            return self._best(question, rows)
+            return self._cosines(question, rows)
 
-    def _best(self, question: str, rows: list[int]) -> np.ndarray:
+    def of_sentences(self, question: str, sentences: Sequence[Sentence]) -> np.ndarray:
+        """The cosine of `question` with each of `sentences` (sentences of passages of this
+        index, as `qa.evidence` scores them)."""
+        ids = list(dict.fromkeys(s.hit.chunk.id for s in sentences))
+        by_chunk = dict(zip(ids, self.cosines(question, [self._rows[i] for i in ids])))
+        return np.array([by_chunk[s.hit.chunk.id][_position(s)] for s in sentences], dtype=np.float64)
+
+    @functools.cached_property
+    def _rows(self) -> dict[str, int]:
+        return {chunk.id: row for row, chunk in enumerate(self._index.chunks)}
+
+    def _cosines(self, question: str, rows: list[int]) -> list[np.ndarray]:
         missing = [r for r in dict.fromkeys(rows) if r not in self._vectors]
         if missing:  # one call to the model for every passage not read yet
             texts = [self._sentences(r) for r in missing]
@@ -81,10 +101,10 @@ class SentenceCosines:
         for row in rows:
             self._vectors.move_to_end(row)
         q = self._question(question)
-        best = np.array([float((self._vectors[r] @ q).max()) for r in rows])
+        cosines = [self._vectors[r] @ q for r in rows]
         while len(self._vectors) > max(self._passages, len(set(rows))):
             self._vectors.popitem(last=False)
-        return best
+        return cosines
 
     def _question_vector(self, question: str) -> np.ndarray:
         return self.model.embed([self._matcher.normalize(question)])[0]
@@ -92,3 +112,9 @@ class SentenceCosines:
     def _sentences(self, row: int) -> list[str]:
         text, spans = passage_layout(self._index.chunks[row], self._matcher)
         return [text[start:end] for start, end in spans] or [text]
+
+
+def _position(sentence: Sentence) -> int:
+    """Where `sentence` is among its passage's sentences (`sentence_spans` order)."""
+    chunk = sentence.hit.chunk
+    return [start for start, _ in sentence_spans(chunk.text)].index(sentence.start - chunk.start)

@@ -2,8 +2,10 @@
 every candidate sentence already has, fitted on DRCD questions nobody reports on
 (`python -m bench calibrate`, labels "this sentence contains DRCD's answer span").
 
-Owns the sentence features and the fitted model (`data/quotes.json`: feature names,
-standardization, coefficients, with what it was fitted on and its cross-validated figures).
+Owns the sentence features and the fitted models (`data/quotes.json`: feature names,
+standardization, coefficients, with what they were fitted on and their cross-validated
+figures): one for Chinese questions, one for questions without Chinese characters, which also
+reads the second model's cosine of each sentence (`qa.rerank.SentenceCosines`).
 Scoring the sentences is `qa.evidence`'s job, and so is choosing quotes by these probabilities.
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from index.sentences import sentence_spans
+from index.sentences import has_cjk, sentence_spans
 from index.text import TextMatcher
 
 from .logistic import StandardizedLogistic
@@ -50,11 +52,20 @@ FEATURE_NAMES = (
     "window_lexical",  # the best lexical share of it and its two neighbours: the answer sits next to a restatement
     "passage_order",  # log(1 + how many sentences of its passage score above it)
 )
+# The model for questions without Chinese characters adds the second model's view (across
+# languages the passage embedder's cosines say less): the sentence's cosine to the question and
+# log(1 + its place among the question's sentences by that cosine). Cross-validated on the
+# calibration corpora the likeliest sentence held the answer more often with them for English
+# questions (0.611 -> 0.676) and no more often for Chinese ones (README "Answerability").
+SECOND_FEATURES = ("second", "second_order")
+MODEL_FEATURES = {"chinese": FEATURE_NAMES, "other": FEATURE_NAMES + SECOND_FEATURES}
+MODELS = tuple(MODEL_FEATURES)
 
 
-def sentence_features(question: str, sentences: Sequence, matcher: TextMatcher) -> np.ndarray:
+def sentence_features(question: str, sentences: Sequence, matcher: TextMatcher, second: np.ndarray | None = None) -> np.ndarray:
     """One row of `FEATURE_NAMES` per sentence of `sentences` (`qa.evidence.Sentence`s of
-    `question`, best first by evidence score)."""
+    `question`, best first by evidence score); with `second` (the second model's cosine of
+    each), `SECOND_FEATURES` after them."""
     asked = matcher.normalize(question)
     kind = question_type(asked)
     weights = {token: matcher.term_weight(token) for token in set(matcher.tokens(question))}
@@ -84,14 +95,36 @@ def sentence_features(question: str, sentences: Sequence, matcher: TextMatcher) 
             max([s.lexical] + [x.lexical for x in around]), math.log1p(above.get(chunk.id, 0)),
         ))
         above[chunk.id] = above.get(chunk.id, 0) + 1
-    return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
+    x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURE_NAMES))
+    if second is None:
+        return x
+    order = np.empty(len(second))
+    order[np.argsort(-second, kind="stable")] = np.arange(len(second))
+    return np.column_stack([x, second, np.log1p(order)])
 
 
 @dataclass(frozen=True)
 class QuoteModel(StandardizedLogistic):
     """P(a sentence holds the answer) from its row of `sentence_features`."""
 
+    @property
+    def reads_second(self) -> bool:
+        """Whether its rows need the second model's cosines."""
+        return self.names[len(FEATURE_NAMES):] == SECOND_FEATURES
 
-def load_quote_model(path: Path = MODEL_PATH) -> QuoteModel:
+
+@dataclass(frozen=True)
+class QuoteModels:
+    """The selector for Chinese questions and the one for questions without Chinese characters."""
+
+    chinese: QuoteModel
+    other: QuoteModel
+
+    def for_question(self, question: str) -> QuoteModel:
+        return self.chinese if has_cjk(question) else self.other
+
+
+def load_quote_models(path: Path = MODEL_PATH) -> QuoteModels:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return QuoteModel(**QuoteModel.fields(data.get("model") or {}, FEATURE_NAMES, str(path)))
+    models = data.get("models") or {}
+    return QuoteModels(*(QuoteModel(**QuoteModel.fields(models.get(name) or {}, MODEL_FEATURES[name], f"{path}'s {name} model")) for name in MODELS))

@@ -4,6 +4,7 @@ antecedents and clause continuations, the shipped selector's file."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from index.records import Chunk
 from index.sentences import sentence_spans
 from qa.evidence import EvidenceFinder, EvidenceSettings, Sentence
 from qa.logistic import ModelMismatch
-from qa.selector import FEATURE_NAMES, MODEL_PATH as SELECTOR_PATH, QuoteModel, load_quote_model, sentence_features
+from qa.selector import FEATURE_NAMES, MODEL_FEATURES, MODEL_PATH as SELECTOR_PATH, QuoteModel, QuoteModels, load_quote_models, sentence_features
 from qa.questions import holds_answer_kind, question_type
 from qa.retrieve import Hit
 
@@ -52,10 +53,11 @@ def _sentences(text: str, scores: dict[str, float], section: str = "") -> list[S
     return sorted(out, key=lambda x: -x.score)
 
 
-def _model(**coef: float) -> QuoteModel:
-    """A hand-set selector: P = σ(Σ coef · feature), features unscaled."""
-    n = len(FEATURE_NAMES)
-    return QuoteModel(FEATURE_NAMES, (0.0,) * n, (1.0,) * n, tuple(coef.get(name, 0.0) for name in FEATURE_NAMES), 0.0)
+def _model(names: tuple[str, ...] = FEATURE_NAMES, **coef: float) -> QuoteModels:
+    """A hand-set selector for either language: P = σ(Σ coef · feature), features unscaled."""
+    n = len(names)
+    model = QuoteModel(names, (0.0,) * n, (1.0,) * n, tuple(coef.get(name, 0.0) for name in names), 0.0)
+    return QuoteModels(model, model)
 
 
 # The evidence score decides alone (σ(100 · gap to the best): a sentence 0.01 below is 0.37 as likely).
@@ -65,10 +67,10 @@ BY_SCORE = _model(score_gap=100.0)
 class _Finder(EvidenceFinder):
     """The quoting rules alone (no index): sentences are given, the matcher is the real one."""
 
-    def __init__(self, matcher, settings: EvidenceSettings = EvidenceSettings(), quote_model: QuoteModel = BY_SCORE):
+    def __init__(self, matcher, settings: EvidenceSettings = EvidenceSettings(), quote_models: QuoteModels = BY_SCORE):
         self._matcher = matcher
         self.settings = settings
-        self._given_quote_model = quote_model
+        self._given_quote_models = quote_models
 
 
 def test_a_lead_line_is_never_the_quote(matcher):
@@ -153,7 +155,7 @@ def test_further_quotes_are_those_nearly_as_likely_as_the_first(matcher):
 
 def test_the_likeliest_sentence_is_quoted_first_and_the_best_scored_with_it(matcher):
     sentences = _passages(("該平臺服務小微企業。", 0.95), ("平臺上線一年，累計發放貸款十二億元。", 0.92))
-    finder = _Finder(matcher, quote_model=_model(score_gap=100.0, holds_kind=6.0))  # holding a number: σ(6 - 3) against σ(0)
+    finder = _Finder(matcher, quote_models=_model(score_gap=100.0, holds_kind=6.0))  # holding a number: σ(6 - 3) against σ(0)
     quotes = finder.quotes("平台一共发放了多少贷款？", sentences)
     assert [q.text for q in quotes] == ["平臺上線一年，累計發放貸款十二億元。", "該平臺服務小微企業。"]  # passages in the order of their quotes
     assert [q.text for q in _Finder(matcher).quotes("平台一共发放了多少贷款？", sentences)] == ["該平臺服務小微企業。"]  # by score alone
@@ -178,14 +180,42 @@ def test_sentence_features_see_the_asked_kind_the_neighbour_and_what_the_questio
     assert restating["position"] == 0.0 and other["position"] == 1.0
 
 
+def test_the_second_models_cosines_and_their_order_follow_the_shipped_features(matcher):
+    text = "國際貨幣基金有儲備金供國家借用。所借款項必須於5年內清還。另有其他規定說明。"
+    sentences = _sentences(text, {"國際貨幣基金有儲備金供國家借用。": 0.95, "另有其他規定說明。": 0.80, "所借款項必須於5年內清還。": 0.90})
+    question = "How soon must IMF loans be repaid?"
+    plain = sentence_features(question, sentences, matcher)
+    second = np.array([0.3, 0.1, 0.6])  # one per sentence, in their order (best-scored first)
+    x = sentence_features(question, sentences, matcher, second)
+    assert x.shape == (3, len(MODEL_FEATURES["other"])) and np.array_equal(x[:, : len(FEATURE_NAMES)], plain)
+    columns = dict(zip(MODEL_FEATURES["other"], x.T))
+    assert list(columns["second"]) == [0.3, 0.1, 0.6] and list(columns["second_order"]) == pytest.approx(np.log1p([1, 2, 0]))
+
+
+def test_an_english_question_is_quoted_with_the_sentence_the_second_model_finds(matcher):
+    sentences = _passages(("該平臺服務小微企業。", 0.95), ("平臺上線一年，累計發放貸款十二億元。", 0.90))
+    cosines = {"該平臺服務小微企業。": 0.2, "平臺上線一年，累計發放貸款十二億元。": 0.7}
+    english = QuoteModel(MODEL_FEATURES["other"], (0.0,) * 16, (1.0,) * 16, (0.0,) * 14 + (20.0, 0.0), -10.0)
+    finder = _Finder(matcher, quote_models=QuoteModels(BY_SCORE.chinese, english))
+    finder._retriever = SimpleNamespace(second=SimpleNamespace(of_sentences=lambda question, given: np.array([cosines[s.text] for s in given])))
+    assert [q.text for q in finder.quotes("平台的服务对象是什么？", sentences)] == ["該平臺服務小微企業。"]  # Chinese: by score alone
+    quoted = [q.text for q in finder.quotes("Whom does the platform serve?", sentences)]
+    assert quoted[0] == "平臺上線一年，累計發放貸款十二億元。" and len(quoted) == 2  # the likeliest first, the best-scored with it
+    finder._retriever = SimpleNamespace(second=None)
+    with pytest.raises(ValueError, match="second model"):
+        finder.quotes("Whom does the platform serve?", sentences)
+
+
 def test_the_shipped_quote_selector_says_how_it_was_fitted_and_beats_the_evidence_score():
-    model = load_quote_model()
-    assert model.names == FEATURE_NAMES
+    models = load_quote_models()
+    assert models.chinese.names == FEATURE_NAMES and models.other.names == MODEL_FEATURES["other"]
     fitted = json.loads(SELECTOR_PATH.read_text(encoding="utf-8"))
     assert fitted["command"] == "python -m bench calibrate" and fitted["fitted_on"]["questions"]["chinese"] >= 400
     chinese = fitted["cross_validated"]["chinese"]  # held-out articles
     assert chinese["likeliest_holds_answer"] > chinese["evidence_best_holds_answer"]
     assert chinese[f"quote_share {EvidenceSettings().quote_share}"]["quotes_hold_answer"] > 0.88
+    other = fitted["cross_validated"]["other"]  # English questions, with the second model's cosines
+    assert other["likeliest_holds_answer"] > other["evidence_best_holds_answer"] + 0.05
 
 
 def test_the_shipped_selector_quotes_the_neighbour_that_answers_a_restated_question(matcher):
@@ -194,7 +224,7 @@ def test_the_shipped_selector_quotes_the_neighbour_that_answers_a_restated_quest
     question = "国际货币基金的借款需要在多久内还清？"
     text = "國際貨幣基金有儲備金，供國家借用，以在短時間內穩定貨幣；做法類似在往來戶口中透支。所借款項必須於5年內清還。"
     cosines = {"國際貨幣基金有儲備金，供國家借用，以在短時間內穩定貨幣；": 0.93, "做法類似在往來戶口中透支。": 0.87, "所借款項必須於5年內清還。": 0.90}
-    finder = _Finder(matcher, quote_model=load_quote_model())
+    finder = _Finder(matcher, quote_models=load_quote_models())
     weights = finder._question_weights(question)
     hit = Hit(rank=1, chunk=Chunk(id="c1", doc="d.txt", title="d", case=None, section="", page=None, start=0, end=len(text), text=text), score=1.0)
     sentences = []
@@ -209,7 +239,7 @@ def test_the_shipped_selector_quotes_the_neighbour_that_answers_a_restated_quest
 
 def test_a_selector_fitted_on_other_features_is_refused(tmp_path):
     data = json.loads(SELECTOR_PATH.read_text(encoding="utf-8"))
-    data["model"]["names"] = ["dense"]
+    data["models"]["other"]["names"] = list(FEATURE_NAMES)  # fitted without the second model's cosines
     (tmp_path / "q.json").write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ModelMismatch, match="bench calibrate"):
-        load_quote_model(tmp_path / "q.json")
+        load_quote_models(tmp_path / "q.json")

@@ -136,3 +136,25 @@ def test_bench_ranking_re_ranks_as_the_retriever_does(index, matcher, fake_embed
     assert result["variants"][0]["variant"].startswith("shipped fusion, no second model")
     assert len(result["variants"]) == len(TOPS) + 2 and len(result["picks"]) == 2
     assert 0 <= result["cross-validated over N and weights"] <= 1
+
+
+def test_each_sentence_gets_the_second_models_cosine_and_the_best_is_their_max(index, matcher, fake_embedder):
+    """`of_sentences` (read by the English quote selector) gives every scored sentence
+    its own cosine, from the vectors re-ranking read: `best` is their maximum per passage."""
+    from qa.evidence import EvidenceFinder
+
+    model = CountingModel()
+    retriever = Retriever(index, fake_embedder, matcher, second_model=model)
+    question = "How long does approval of rural small business loans take?"
+    hits = retriever.search(question, k=3)
+    sentences = EvidenceFinder(retriever).sentences(question, hits)
+    read = len(model.texts)  # re-ranking read these passages already: nothing more is embedded
+    cosines = retriever.second.of_sentences(question, sentences)
+    assert len(model.texts) == read and cosines.shape == (len(sentences),)
+    q = model.embed([matcher.normalize(question)])[0]
+    assert cosines == pytest.approx([float(model.embed([matcher.normalize(s.text)])[0] @ q) for s in sentences], abs=1e-5)
+    rows = {c.id: r for r, c in enumerate(index.chunks)}
+    best = retriever.second.best(question, [rows[h.chunk.id] for h in hits])
+    for hit, top in zip(hits, best):
+        assert top == pytest.approx(max(c for s, c in zip(sentences, cosines) if s.hit is hit), abs=1e-5) or any(
+            s.hit is not hit and s.hit.chunk.doc == hit.chunk.doc for s in sentences)  # a sentence shared with a better passage is scored there

@@ -11,7 +11,7 @@ from ingest.chunker import ChunkSettings, chunk_document
 from ingest.loaders import discover, load_document
 from qa.assistant import Assistant
 from qa.case_model import CaseModel
-from qa.retrieve import Retriever
+from qa.retrieve import RetrievalSettings, Retriever
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,9 @@ def retrievers(tmp_path_factory, matcher) -> tuple[Retriever, Retriever]:
     build_index(documents, chunks, load_embedder(batch=True), matcher, ChunkSettings().to_json(), root / "idx", {d.doc: d.sha256 for d in documents})
     embedder = load_embedder()
     index = open_index(root / "idx", embedder.name, matcher)
-    return Retriever(index, embedder, matcher), Retriever(index, embedder, matcher, second_model=CaseModel())
+    # "plain": no re-ranking; the second model is still there for answerability and quotes
+    second_model = CaseModel()
+    return Retriever(index, embedder, matcher, RetrievalSettings(second_model_top=0), second_model), Retriever(index, embedder, matcher, second_model=second_model)
 
 
 def _rank(hits, doc: str) -> int:
