@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -208,6 +209,11 @@ class Index:
     def sentence_owner(self) -> np.ndarray:
         """Chunk row of each sentence row."""
         return np.repeat(np.arange(len(self.chunks)), np.diff(self.sentence_offsets))
+
+    @functools.cached_property
+    def row_of(self) -> dict[str, int]:
+        """Row of each chunk id (built once per opened index)."""
+        return {chunk.id: row for row, chunk in enumerate(self.chunks)}
 
 
 def read_manifest(path: Path) -> dict | None:

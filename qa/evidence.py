@@ -107,7 +107,6 @@ class EvidenceFinder:
         self.settings = settings
         self._given_quote_models = quote_models
         index = retriever.index
-        self._row = {chunk.id: row for row, chunk in enumerate(index.chunks)}
         self._vectors = index.sentence_vectors
         self._offsets = index.sentence_offsets
 
@@ -300,7 +299,7 @@ class EvidenceFinder:
         return best, similarities[best]
 
     def _chunk_vectors(self, hit: Hit) -> np.ndarray:
-        row = self._row[hit.chunk.id]
+        row = self._retriever.index.row_of[hit.chunk.id]
         return self._vectors[self._offsets[row] : self._offsets[row + 1]]
 
     def _question_weights(self, question: str) -> dict[str, float]:

@@ -90,7 +90,6 @@ class LessonBuilder:
         self._chat = chat
         self._settings = settings
         self._prompts = prompts or Prompts()
-        self._rows = {chunk.id: row for row, chunk in enumerate(retriever.index.chunks)}
 
     def build(self, topic: str, filters: Filters | None = None) -> LessonPack:
         """The pack for `topic` (checked first: InputRefused)."""
@@ -99,7 +98,7 @@ class LessonBuilder:
         found = self._retriever.search(topic, k=settings.candidates, where=filters.accepts if filters else None)
         # A case's title block (its name, institution, type) says nothing to teach from.
         ranked = [h for h in found if h.chunk.section != h.chunk.case] or found
-        vectors = self._retriever.index.vectors[[self._rows[h.chunk.id] for h in ranked]] if ranked else np.zeros((0, 1))
+        vectors = self._retriever.index.vectors[[self._retriever.index.row_of[h.chunk.id] for h in ranked]] if ranked else np.zeros((0, 1))
         chosen = [ranked[i] for i in choose(ranked, vectors, settings)]
         passages = tuple(Hit(rank=n, chunk=h.chunk, score=h.score) for n, h in enumerate(chosen, start=1))
         described = filters.describe() if filters else ""

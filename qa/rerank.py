@@ -83,13 +83,11 @@ class SentenceCosines:
     def of_sentences(self, question: str, sentences: Sequence[Sentence]) -> np.ndarray:
         """The cosine of `question` with each of `sentences` (sentences of passages of this
         index, as `qa.evidence` scores them)."""
-        ids = list(dict.fromkeys(s.hit.chunk.id for s in sentences))
-        by_chunk = dict(zip(ids, self.cosines(question, [self._rows[i] for i in ids])))
-        return np.array([by_chunk[s.hit.chunk.id][_position(s)] for s in sentences], dtype=np.float64)
-
-    @functools.cached_property
-    def _rows(self) -> dict[str, int]:
-        return {chunk.id: row for row, chunk in enumerate(self._index.chunks)}
+        chunks = {s.hit.chunk.id: s.hit.chunk for s in sentences}
+        by_chunk = dict(zip(chunks, self.cosines(question, [self._index.row_of[i] for i in chunks])))
+        # where each sentence is among its passage's sentences (`sentence_spans` order), split once per passage
+        starts = {i: {chunk.start + start: n for n, (start, _) in enumerate(sentence_spans(chunk.text))} for i, chunk in chunks.items()}
+        return np.array([by_chunk[s.hit.chunk.id][starts[s.hit.chunk.id][s.start]] for s in sentences], dtype=np.float64)
 
     def _cosines(self, question: str, rows: list[int]) -> list[np.ndarray]:
         missing = [r for r in dict.fromkeys(rows) if r not in self._vectors]
@@ -112,9 +110,3 @@ class SentenceCosines:
     def _sentences(self, row: int) -> list[str]:
         text, spans = passage_layout(self._index.chunks[row], self._matcher)
         return [text[start:end] for start, end in spans] or [text]
-
-
-def _position(sentence: Sentence) -> int:
-    """Where `sentence` is among its passage's sentences (`sentence_spans` order)."""
-    chunk = sentence.hit.chunk
-    return [start for start, _ in sentence_spans(chunk.text)].index(sentence.start - chunk.start)
