@@ -101,14 +101,10 @@ def figures(retriever: Retriever, data: list[Case], ranking: Ranking | list[list
     return {"recall@1": round(r1 / n, 4), "recall@5": round(r5 / n, 4), "mrr@10": round(mrr / n, 4)}
 
 
-def _dense(signals: Signals, w: float) -> np.ndarray:
-    return w * signals.chunk_cosine + (1 - w) * signals.sentence_cosine
-
-
 def previous_rrf(signals: Signals, settings: RetrievalSettings = RetrievalSettings()) -> list[tuple[int, float]]:
     """The fusion shipped before: ranks fused, BM25 twice the dense ranking, k 60."""
     rows = [int(r) for r in signals.rows]
-    dense = [rows[i] for i in np.argsort(-_dense(signals, settings.whole_chunk_weight), kind="stable")]
+    dense = [rows[i] for i in np.argsort(-signals.dense(settings.whole_chunk_weight), kind="stable")]
     bm25 = [rows[i] for i in np.argsort(-signals.bm25, kind="stable") if signals.bm25[i] > 0]
     return rrf([dense, bm25], [0.5, 1.0], k=60)
 
@@ -116,7 +112,7 @@ def previous_rrf(signals: Signals, settings: RetrievalSettings = RetrievalSettin
 def _features(signals: Signals) -> np.ndarray:
     """Per candidate: scaled chunk cosine, best-sentence cosine and BM25, and the reciprocal
     ranks of the dense and BM25 scores (as rank fusion sees them)."""
-    dense = _dense(signals, 0.5)
+    dense = signals.dense(0.5)
     ranks = [np.argsort(np.argsort(-s, kind="stable")) + 1 for s in (dense, signals.bm25)]
     return np.column_stack([
         scaled(signals.chunk_cosine), scaled(signals.sentence_cosine), scaled(signals.bm25, floor=0.0),
@@ -180,7 +176,7 @@ def english_cases(retriever: Retriever, data: list[Case]) -> list[English]:
         fused = fuse(s, settings.share(case.question), settings.whole_chunk_weight)
         top = np.array([row for row, _ in fused[: max(TOPS)]], dtype=np.int64)
         at = np.searchsorted(s.rows, top)
-        out.append(English(case, fused, _dense(s, settings.whole_chunk_weight)[at], s.bm25[at], retriever.second.best(case.question, top)))
+        out.append(English(case, fused, s.dense(settings.whole_chunk_weight)[at], s.bm25[at], retriever.second.best(case.question, top)))
     return out
 
 

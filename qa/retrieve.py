@@ -91,15 +91,18 @@ class Signals:
     sentence_cosine: np.ndarray
     bm25: np.ndarray
 
+    def dense(self, whole_chunk_weight: float) -> np.ndarray:
+        """The dense score of each candidate: its chunk cosine and best sentence cosine mixed."""
+        return whole_chunk_weight * self.chunk_cosine + (1 - whole_chunk_weight) * self.sentence_cosine
+
 
 def fuse(signals: Signals, share: float, whole_chunk_weight: float) -> list[tuple[int, float]]:
     """(row, score) of every candidate, best first: `share` of the dense score (cosines mixed
     by `whole_chunk_weight`) plus the rest of BM25's, each scaled to [0, 1] over the candidates.
     The lowest cosine among candidates says nothing on its own, so dense is scaled from it;
     BM25's 0 means no word in common, so BM25 is scaled from 0."""
-    dense = whole_chunk_weight * signals.chunk_cosine + (1 - whole_chunk_weight) * signals.sentence_cosine
     return score_fusion(
-        [int(r) for r in signals.rows], [scaled(dense), scaled(signals.bm25, floor=0.0)], [share, 1 - share]
+        [int(r) for r in signals.rows], [scaled(signals.dense(whole_chunk_weight)), scaled(signals.bm25, floor=0.0)], [share, 1 - share]
     )
 
 
@@ -265,9 +268,7 @@ class Retriever:
             return fused
         top = np.array([row for row, _ in fused[: settings.second_model_top]], dtype=np.int64)
         at = np.searchsorted(signals.rows, top)
-        w = settings.whole_chunk_weight
-        dense = w * signals.chunk_cosine[at] + (1 - w) * signals.sentence_cosine[at]
-        return rerank(fused, dense, signals.bm25[at], self.second.best(question, top), settings.second_model_weights)
+        return rerank(fused, signals.dense(settings.whole_chunk_weight)[at], signals.bm25[at], self.second.best(question, top), settings.second_model_weights)
 
     def hits(self, fused: list[tuple[int, float]], k: int) -> list[Hit]:
         """The first `k` distinct passages of a fused ranking (the same text in two files once)."""
