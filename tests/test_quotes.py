@@ -126,6 +126,21 @@ def test_a_neighbour_nearly_as_likely_as_the_first_quote_is_quoted_with_it(match
     assert quoted(neighbour_share=0.6) == ["平臺服務小微企業和農戶。"]
 
 
+def test_quotes_following_each_other_in_a_paragraph_are_one_excerpt():
+    from qa.extractive import compose
+    from qa.language import ScriptDetector
+
+    text = "平臺去年上線。 平臺服務小微企業和農戶。\n貸款審批在線完成。"
+    by_text = {x.text: x for x in _sentences(text, {})}
+    quotes = [by_text["平臺去年上線。"], by_text["平臺服務小微企業和農戶。"], by_text["貸款審批在線完成。"]]
+    answer = compose("平台服务谁？", "hant", quotes, ScriptDetector())
+    # one excerpt, verbatim with the space between; a new paragraph starts another
+    assert answer.text.splitlines()[1:] == ["- 「平臺去年上線。 平臺服務小微企業和農戶。」[1]", "- 「貸款審批在線完成。」[1]"]
+    assert text[quotes[0].start : quotes[1].end] in answer.text
+    apart = compose("平台服务谁？", "hant", [quotes[0], quotes[2]], ScriptDetector())  # a sentence between: apart
+    assert apart.text.splitlines()[1:] == ["- 「平臺去年上線。」[1]", "- 「貸款審批在線完成。」[1]"]
+
+
 def test_what_the_question_states_is_not_its_answer():
     question = "某银行2025年的净利润是多少？"
     assert not holds_answer_kind("number", "2025年数字金融创新案例征集活动全面完成", question)
