@@ -1,5 +1,5 @@
 """`python -m qa search|ask|similar|compare|lesson|serve …`: the command line over the index (JSON
-contracts in DESIGN.md and the README; `serve` starts the HTTP API, `qa.server`). Errors become
+contracts in DESIGN.md, the README and docs/cases.md; `serve` starts the HTTP API, `qa.server`). Errors become
 one line on stderr and a non-zero exit."""
 from __future__ import annotations
 

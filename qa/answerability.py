@@ -61,7 +61,7 @@ class Features:
         return [getattr(self, name) for name in FEATURE_NAMES]
 
 
-# Measured and left out (cross-validated ROC AUC did not rise with them, README "Answerability"):
+# Measured and left out (cross-validated ROC AUC did not rise with them, docs/answerability.md):
 # the question's type, dense/BM25 agreement on the top passage, the gap to the next sentence.
 FEATURE_NAMES = (
     "best_dense", "best_lexical", "passage_lexical", "hits_lexical", "missing", "vocabulary",

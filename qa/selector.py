@@ -56,7 +56,8 @@ FEATURE_NAMES = (
 # languages the passage embedder's cosines say less): the sentence's cosine to the question and
 # log(1 + its place among the question's sentences by that cosine). Cross-validated on the
 # calibration corpora the likeliest sentence held the answer more often with them for English
-# questions (0.611 -> 0.676) and no more often for Chinese ones (README "Answerability").
+# questions (0.611 -> 0.676) and no more often for Chinese ones (docs/answerability.md,
+# "The second model's view of the best sentences").
 SECOND_FEATURES = ("second", "second_order")
 MODEL_FEATURES = {"chinese": FEATURE_NAMES, "other": FEATURE_NAMES + SECOND_FEATURES}
 MODELS = tuple(MODEL_FEATURES)

@@ -29,7 +29,7 @@ graph, k-reciprocal re-ranking, query expansion of the vectors (αQE/DBA), rank 
 the dense and lexical rankings, jieba-word instead of character TF-IDF, chunk-level max-sim,
 and the cosine of the cases' rows of similarities (the previous neighbourhood term) all did no
 better or worse than this: they are not used. Nor, re-measured on the pooled passage vectors
-(README, "Comparable cases"), did flatter link weights, a larger α, per-query standardization,
+(docs/cases.md, "Comparable cases"), did flatter link weights, a larger α, per-query standardization,
 separately diffused views, ensembles over settings, sentence-level pooling or matching, the case
 text or its key terms embedded once more, or other term weightings (BM25, background IDF, LSA).
 The weights are settings; `bench/cases.py` calibrates them on labelled documents with

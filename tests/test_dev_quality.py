@@ -2,7 +2,7 @@
 with the real model and the shipped pipeline (slow).
 
 The thresholds are the figures measured with the general dictionary and the fusion and
-answerability fitted on DRCD (issue 10), a little below them; see README "Quality"."""
+answerability fitted on DRCD (issue 10), a little below them; see README "Quality" and docs/quality.md."""
 import json
 import re
 import subprocess
@@ -85,7 +85,7 @@ def own_figures(questions_path, output: str) -> dict:
 
 
 def test_own_question_set_answers(index_dir):
-    """Our own 16 answerable and 14 unanswerable questions (never fitted on since issue 10); figures as measured, see README. Runs without
+    """Our own 16 answerable and 14 unanswerable questions (never fitted on since issue 10); figures as measured, see docs/quality.md, "Dictionaries". Runs without
     ../shared. 13 of 14 refused since answerability is calibrated over three corpus sizes (10
     before); one English one is answered with quotes, as the English model's 3% false-refusal
     budget answers many unanswerable English questions."""
@@ -119,7 +119,7 @@ def test_start_page_examples_are_answered_from_the_default_corpus(index_dir, tmp
 def test_english_claims_about_chinese_sources(index_dir):
     """20 English sentences, each translating one sentence of the default corpus
     (tests/data/english_claims.jsonl), checked as an LLM's answer would be against the top
-    five passages for it. Measured (README "Checking an LLM's claims"): the word-overlap check
+    five passages for it. Measured (docs/answers.md, "With an LLM: checking its claims"): the word-overlap check
     cannot see them and the dense one (e5-small, cross-language cosines 0.81-0.88 for the
     right passage, 0.80-0.84 for a wrong one) does not reach its 0.88 bar, so English claims
     are flagged as unsupported and never attributed: safe, not useful (`-s` prints the figures).
