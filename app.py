@@ -94,6 +94,10 @@ def show_answer(answer: Answer, number: int, retriever: Retriever, script: str, 
     mode = [t("mode_extractive") if answer.mode == "extractive" else t("mode_llm")]
     mode += [t("searched_as", question=escape_markdown(answer.standalone_question))] if answer.standalone_question else []
     st.caption(" · ".join(mode))
+    if not answer.found and answer.nearest:
+        with st.expander(t("nearest_passages")):
+            for hit in answer.nearest:
+                show_passage(hit.chunk, script, t)
     if not answer.citations:
         return
     chosen = st.radio(
