@@ -91,9 +91,15 @@ def show_answer(answer: Answer, number: int, retriever: Retriever, script: str, 
         st.warning(escape_markdown(answer.notice), icon="⚠️")
     for sentence in answer.flagged:
         st.warning(t("flagged_sentence", sentence=escape_markdown(sentence)))
-    mode = [t("mode_extractive") if answer.mode == "extractive" else t("mode_llm")]
+    # A refusal quotes nothing and asks no LLM: no mode to show.
+    mode = [t("mode_extractive") if answer.mode == "extractive" else t("mode_llm")] if answer.found else []
     mode += [t("searched_as", question=escape_markdown(answer.standalone_question))] if answer.standalone_question else []
-    st.caption(" · ".join(mode))
+    if mode:
+        st.caption(" · ".join(mode))
+    if not answer.found and answer.nearest:
+        with st.expander(t("nearest_passages")):
+            for hit in answer.nearest:
+                show_passage(hit.chunk, script, t)
     if not answer.citations:
         return
     chosen = st.radio(

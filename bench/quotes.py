@@ -7,7 +7,8 @@ the English one on the translations with the second model's cosines), and their
 cross-validated figures (5 folds by article — an article keeps its file name in every corpus —
 so no article is both fitted and scored): how
 often the likeliest sentence holds the answer, against the evidence score's best, and what the
-quotes hold for a few values of `EvidenceSettings.quote_share`. Deterministic.
+quotes hold, and how long they are, for a few values of `EvidenceSettings.quote_share` and
+`neighbour_share`. Deterministic.
 """
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ from qa.selector import MODEL_FEATURES, QuoteModel, QuoteModels, sentence_featur
 
 FOLDS = 5
 SHARES = (0.8, 0.7, 0.6, 0.5)  # quote_share values whose cross-validated quotes are reported
+# neighbour_share values reported too, with the shipped quote_share (inf: no neighbour but the
+# one holding what a factoid question asks)
+NEIGHBOUR_SHARES = (float("inf"), 0.45, 0.3, 0.2)
 _SPACE = re.compile(r"\s+")
 
 
@@ -97,12 +101,13 @@ def fit_quotes(data: list[Case]) -> dict:
         mine = [(c, m) for c, m in zip(data, held_out) if c.language == language]
         row = {"questions": len(mine), "evidence_best_holds_answer": _share(c.y[_first_quotable(c, np.arange(len(c.y)))] for c, _ in mine),
                "likeliest_holds_answer": _share(c.y[_first_quotable(c, np.argsort(-m.probabilities(c.x[:, : len(m.names)]), kind="stable"))] for c, m in mine)}
-        for share in SHARES:
-            settings = EvidenceSettings(quote_share=share)
+        for name, settings in [(f"quote_share {share}", EvidenceSettings(quote_share=share)) for share in SHARES] + [
+                (f"neighbour_share {share}", EvidenceSettings(neighbour_share=share)) for share in NEIGHBOUR_SHARES]:
             quoted = [EvidenceFinder(c.retriever, settings, QuoteModels(m, m)).quotes(c.question["question"], c.sentences) for c, m in mine]
-            row[f"quote_share {share}"] = {
+            row[name] = {
                 "quotes_hold_answer": _share(holds_answer(matcher, c.question["answers"], "".join(s.text for s in q)) for (c, _), q in zip(mine, quoted)),
                 "quoted_chars": round(float(np.mean([sum(len(s.text) for s in q) for q in quoted])), 1),
+                "quoted_sentences": round(float(np.mean([len(q) for q in quoted])), 2),
             }
         figures[language] = row
     return {"cross_validated": figures, "models": {name: model.to_json() for name, model in _models(data).items()}}

@@ -40,6 +40,10 @@ class Answer:
     standalone_question: str = ""  # the question searched for (a follow-up rewritten); "" = as asked
     notice: str | None = None  # for the user, e.g. why the LLM answer was replaced by quotes
     flagged: tuple[str, ...] = field(default=())  # LLM sentences their cited source does not support
+    # When the corpus does not answer: the passages that came closest, for the reader to look at
+    # (a question in other words than the text's can be refused wrongly). Not citations: the
+    # answer claims nothing from them, and `to_json` leaves them out.
+    nearest: tuple[Hit, ...] = field(default=())
 
     def to_json(self) -> dict:
         return {

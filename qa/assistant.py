@@ -42,6 +42,7 @@ class AssistantSettings:
     passages: int = 5  # retrieved per question; the LLM's numbered sources
     max_sentences: int = 5  # asked of the LLM
     max_standalone_chars: int = 300  # a longer LLM rewrite of a follow-up is not trusted
+    nearest_on_refusal: int = 3  # passages a refusal shows as the closest (`Answer.nearest`)
 
 
 class Assistant:
@@ -96,7 +97,7 @@ class Assistant:
         sentences = self._evidence.sentences(standalone, hits, also=question)
         extra = {"standalone_question": standalone if standalone != question else ""}
         if not self.answers(standalone, sentences):
-            answer = extractive.refuse(question, script, **extra)
+            answer = extractive.refuse(question, script, nearest=tuple(hits[: self._settings.nearest_on_refusal]), **extra)
             yield TextDelta(answer.text)
             yield answer
             return

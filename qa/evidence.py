@@ -54,6 +54,15 @@ class EvidenceSettings:
     # current fit's figures for these shares: `cross_validated` in qa/data/quotes.json
     # (`python -m bench calibrate`).
     quote_share: float = 0.6
+    # The likelier of the first quote's two neighbours is quoted with it when the selector finds
+    # it at least this share as likely as the first: the first often restates the question and
+    # the sentence next to it answers, and two sentences read together. Cross-validated on the
+    # calibration corpora (`python -m bench calibrate`, "quotes" figures) the quotes held the
+    # answer for 0.922 / 0.814 (Chinese / English) without it, quoting 83 / 132 characters;
+    # 0.940 / 0.831 at 0.45 (92 / 140), 0.948 / 0.838 at 0.3 (102 / 148), 0.953 / 0.846 at 0.2
+    # (111 / 155). 0.3 keeps a Chinese answer under two sentences on average (1.9). Lowering
+    # `quote_share` instead buys far less per character quoted (0.6 -> 0.5: +0.007, +9).
+    neighbour_share: float = 0.3
     keep_within: float = 0.02  # sentences scoring this close to the best are quoted too (the rule before the selector)
     lead_chars: int = 40  # a paragraph's opening "首先，…。" line up to this long is a lead, not an answer
     redundant_above: float = 0.93  # cosine between two sentences that say the same thing
@@ -167,9 +176,9 @@ class EvidenceFinder:
     def quotes(self, question: str, sentences: Sequence[Sentence]) -> list[Sentence]:
         """The sentences to quote: a label or heading with the short lines around it; else the
         quotable sentence most likely to hold the answer (`qa.selector`), the best-scored
-        quotable one, and up to `max_quotes` in all of those nearly as likely; for a factoid question whose quotes lack what it
-        asks, the neighbour that holds it. None repeats another; a sentence opening with
-        其/该/這… brings the sentence before it; quotes of one passage in reading order."""
+        quotable one, and up to `max_quotes` in all of those nearly as likely; then a neighbour
+        of the first (`_neighbour`). None repeats another; each brings what it needs to be
+        read (`_in_context`); quotes of one passage in reading order."""
         s = self.settings
         if sentences and not sentences[0].quotable and (lines := self._lines_around(sentences[0], sentences)):
             return lines
@@ -196,7 +205,7 @@ class EvidenceFinder:
             sentence = sentences[i]
             if all(float(sentence.vector @ other.vector) < s.redundant_above and sentence.text != other.text for other in chosen):
                 chosen.append(sentence)
-        return self._in_context(chosen + self._neighbour_holding(question, chosen, sentences, likely), sentences)
+        return self._in_context(chosen + self._neighbour(question, chosen, sentences, likely), sentences)
 
     def second_cosines(self, question: str, sentences: Sequence[Sentence]) -> np.ndarray:
         """The second model's cosine of each sentence with `question` (the retriever's
@@ -205,27 +214,30 @@ class EvidenceFinder:
             raise ValueError("quoting for a question without Chinese characters needs the retriever's second model")
         return self._retriever.second.of_sentences(question, sentences)
 
-    def _neighbour_holding(self, question: str, chosen: list[Sentence], sentences: Sequence[Sentence], likely: np.ndarray) -> list[Sentence]:
-        """For a who/when/number/where/which question none of whose quotes holds what it asks
-        (a name, number, date, place), the likelier of the first quote's two neighbours that
-        does: the first often restates the question while the sentence before or after it
-        answers (on the calibration split the selector alone quoted the answer for 0.901 of
-        the Chinese questions, with this 0.910). A first quote ending in a semicolon is read
-        with the clause after it (`_in_context`), so the sentence after that clause is its
-        neighbour too."""
+    def _neighbour(self, question: str, chosen: list[Sentence], sentences: Sequence[Sentence], likely: np.ndarray) -> list[Sentence]:
+        """The neighbour of the first quote to quote with it, if any. For a who/when/number/
+        where/which question none of whose quotes holds what it asks (a name, number, date,
+        place): the likelier of the first quote's neighbours that does (a first quote ending in
+        a semicolon is read with the clause after it, `_in_context`, so the sentence after that
+        clause is its neighbour too). Otherwise the likelier quotable neighbour when the
+        selector finds it at least `neighbour_share` as likely as the first quote."""
         asked = self._matcher.normalize(question)
         kind = question_type(asked)
         holds = lambda x: holds_answer_kind(kind, self._matcher.normalize(x.text), asked)  # noqa: E731
-        if kind not in FACTOID or any(holds(x) for x in chosen):
-            return []
-        rank = {(x.hit.chunk.doc, x.start): p for x, p in zip(sentences, likely)}
+        likelihood = {(x.hit.chunk.doc, x.start): p for x, p in zip(sentences, likely)}
+        of = lambda x: likelihood[(x.hit.chunk.doc, x.start)]  # noqa: E731
         first = chosen[0]
         around = self._neighbours(first, sentences)
-        continued = next((x for x in around if x.start > first.start), None) if _continues(first) else None
-        if continued is not None:
-            around += [x for x in self._neighbours(continued, sentences) if x.start > continued.start]
-        around = [x for x in around if holds(x) and not any(_same_place(x, c) for c in chosen)]
-        return [max(around, key=lambda x: rank[(x.hit.chunk.doc, x.start)])] if around else []
+        if kind in FACTOID and not any(holds(x) for x in chosen):
+            continued = next((x for x in around if x.start > first.start), None) if _continues(first) else None
+            if continued is not None:
+                around += [x for x in self._neighbours(continued, sentences) if x.start > continued.start]
+            holding = [x for x in around if holds(x) and not any(_same_place(x, c) for c in chosen)]
+            if holding:
+                return [max(holding, key=of)]
+        around = [x for x in around if x.quotable and not any(_same_place(x, c) for c in chosen)]
+        best = max(around, key=of, default=None)
+        return [best] if best is not None and of(best) >= self.settings.neighbour_share * of(first) else []
 
     def _neighbours(self, sentence: Sentence, sentences: Sequence[Sentence]) -> list[Sentence]:
         """The sentences just after and just before `sentence` in its passage (those there are),
@@ -241,16 +253,31 @@ class EvidenceFinder:
 
     def _in_context(self, chosen: list[Sentence], sentences: Sequence[Sentence]) -> list[Sentence]:
         """`chosen` with what each quote needs to be read: the sentence before one that points
-        back (其/该/這…), the clause after one that ends in a semicolon; grouped by passage in
-        the order of their best quote, each passage's quotes in reading order."""
+        back (其/该/這…) or whose clause runs on into it (ends in a semicolon), the clause after
+        one that ends in a semicolon, and the one sentence between two quotes of a passage (two
+        quotes a sentence apart read as one excerpt); grouped by passage in the order of their
+        best quote, each passage's quotes in reading order."""
         out = list(chosen)
+
+        def add(sentence: Sentence | None) -> None:
+            if sentence is not None and not any(_same_place(sentence, x) for x in out):
+                out.append(sentence)
+
         for quote in chosen:
             around = self._neighbours(quote, sentences)
             after = next((x for x in around if x.start > quote.start), None)
             before = next((x for x in around if x.start < quote.start), None)
-            for needed, wanted in ((before, _POINTS_BACK.match(quote.text)), (after, _continues(quote))):
-                if wanted and needed is not None and not any(_same_place(needed, x) for x in out):
-                    out.append(needed)
+            if before is not None and (_POINTS_BACK.match(quote.text) or _continues(before)):
+                add(before)
+            if _continues(quote):
+                add(after)
+        for quote in list(out):
+            around = self._neighbours(quote, sentences)
+            after = next((x for x in around if x.start > quote.start), None)
+            if after is not None and not any(_same_place(after, x) for x in out):
+                beyond = next((x for x in self._neighbours(after, sentences) if x.start > after.start), None)
+                if beyond is not None and any(_same_place(beyond, x) for x in out):
+                    add(after)
         passages = list(dict.fromkeys(q.hit.chunk.id for q in chosen))
         return sorted(out, key=lambda q: (passages.index(q.hit.chunk.id), q.start))
 

@@ -23,14 +23,33 @@ def number_citations(sentences: Sequence[Sentence]) -> dict[str, Citation]:
     return citations
 
 
+def excerpts(quotes: Sequence[Sentence]) -> list[tuple[str, str]]:
+    """(verbatim text, chunk id) per excerpt: quotes of one passage that follow each other in
+    one paragraph (nothing but spaces between them) read as one excerpt, the passage's text
+    from the first's start to the last's end; the others stay apart, in the given order."""
+    out: list[tuple[str, str]] = []
+    previous: Sentence | None = None
+    for quote in quotes:
+        chunk = quote.hit.chunk
+        if previous is not None and previous.hit.chunk.id == chunk.id and quote.start >= previous.end:
+            between = chunk.text[previous.end - chunk.start : quote.start - chunk.start]
+            if not between.strip() and "\n" not in between:
+                out[-1] = (out[-1][0] + between + quote.text, chunk.id)
+                previous = quote
+                continue
+        out.append((quote.text, chunk.id))
+        previous = quote
+    return out
+
+
 def compose(question: str, script: Script, quotes: Sequence[Sentence], detector: ScriptDetector, **fields) -> Answer:
-    """An extractive answer quoting `quotes` (at least one)."""
+    """An extractive answer quoting `quotes` (at least one), consecutive ones as one excerpt."""
     phrases = PHRASES[script]
     citations = number_citations(quotes)
     lines = [phrases.intro]
-    for quote in quotes:
-        n = citations[quote.hit.chunk.id].n
-        text = quote.text.strip()
+    for excerpt, chunk_id in excerpts(quotes):
+        n = citations[chunk_id].n
+        text = excerpt.strip()
         if script == "en":
             lines.append(f'- "{text}" [{n}]')
             continue

@@ -53,6 +53,16 @@ def test_asking_shows_a_cited_answer_and_opens_its_source(app):
     assert [b.label for b in app.sidebar.get("download_button")] == ["Export Markdown", "Export Word"]
 
 
+def test_a_refusal_offers_the_closest_passages_without_citing_them(app):
+    app.chat_input[0].set_value("红烧肉应该怎么做？").run()
+    assert not app.exception
+    assert PHRASES["hans"].not_found in markdown_text(app)
+    assert not [r for r in app.radio if r.key == "source-0"]  # no sources to open: nothing is cited
+    assert not [c for c in app.caption if c.value.startswith(messages("en")("mode_extractive"))]  # nothing was quoted
+    [closest] = [e for e in app.expander if e.label == messages("en")("nearest_passages")]
+    assert len(closest.markdown) == 3 and all(c.value.startswith("《") for c in closest.caption)
+
+
 def test_opening_another_citation_shows_its_passage(app):
     app.chat_input[0].set_value("How does digital finance help small businesses get loans?").run()
     sources = app.radio(key="source-0")

@@ -9,7 +9,7 @@ import pytest
 from index.store import open_index
 from qa.answer import Answer, Restart, TextDelta, Turn
 from qa.answerability import FEATURE_NAMES, Answerability, AnswerabilityModel
-from qa.assistant import Assistant, Filters
+from qa.assistant import Assistant, AssistantSettings, Filters
 from qa.chat import LlmError
 from qa.evidence import EvidenceSettings
 from qa.prompts import Prompt
@@ -104,6 +104,8 @@ def test_unanswerable_question_is_refused_politely_without_citations(retriever):
         assert (answer.found, answer.citations, answer.mode) == (False, (), "extractive")
         assert answer.text.startswith(opening)
         assert "[" not in answer.text
+        # the closest passages, for the reader to look at, are no citation and not in the JSON
+        assert 1 <= len(answer.nearest) <= AssistantSettings().nearest_on_refusal and "nearest" not in answer.to_json()
 
 
 def test_json_has_exactly_the_contract_fields(retriever):
@@ -124,6 +126,7 @@ def test_filters_keep_answers_inside_the_chosen_documents(retriever):
     assert inside.found and {c.chunk.doc for c in inside.citations} == {"case2_synthetic.txt"}
     elsewhere = assistant(retriever).ask(question, filters=Filters(docs=frozenset({"case3_synthetic.txt"})))
     assert not elsewhere.found
+    assert elsewhere.nearest and {h.chunk.doc for h in elsewhere.nearest} == {"case3_synthetic.txt"}  # the filters hold for them too
 
 
 def test_planted_instruction_is_quoted_as_data_offline(retriever):

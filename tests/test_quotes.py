@@ -98,6 +98,49 @@ def test_a_clause_ending_in_a_semicolon_brings_the_rest(matcher):
     assert [q.text for q in quotes] == ["該基金提供短期貸款；", "所借款項需要按期歸還。"]
 
 
+def test_a_clause_running_on_into_a_quote_brings_its_start(matcher):
+    text = "某銀行推出線上貸款產品；審批時間由兩周縮短至三分鐘。客戶反映良好。"
+    sentences = _sentences(text, {"審批時間由兩周縮短至三分鐘。": 0.95, "某銀行推出線上貸款產品；": 0.5, "客戶反映良好。": 0.5})
+    quotes = _Finder(matcher).quotes("审批时间缩短到多久？", sentences)
+    assert [q.text for q in quotes] == ["某銀行推出線上貸款產品；", "審批時間由兩周縮短至三分鐘。"]
+
+
+def test_the_sentence_between_two_quotes_of_a_passage_is_quoted_with_them(matcher):
+    text = "平臺服務小微企業和農戶。貸款無需抵押。平臺以交易數據評估信用。客戶反映良好。"
+    scores = {"平臺服務小微企業和農戶。": 0.95, "貸款無需抵押。": 0.5, "平臺以交易數據評估信用。": 0.945, "客戶反映良好。": 0.5}
+    quotes = _Finder(matcher).quotes("平台如何服务小微企业？", _sentences(text, scores))
+    assert [q.text for q in quotes] == ["平臺服務小微企業和農戶。", "貸款無需抵押。", "平臺以交易數據評估信用。"]  # one excerpt, in reading order
+
+
+def test_a_neighbour_nearly_as_likely_as_the_first_quote_is_quoted_with_it(matcher):
+    text = "平臺去年上線。平臺服務小微企業和農戶。貸款審批在線完成。"
+    # P by score: σ(0) = 0.5 for the first, σ(-1) = 0.27 (0.54 of it) before, σ(-2) = 0.12 (0.24) after
+    sentences = _sentences(text, {"平臺服務小微企業和農戶。": 0.95, "平臺去年上線。": 0.94, "貸款審批在線完成。": 0.93})
+    question = "这个平台的服务对象是什么？"  # a what question: no neighbour for holding a kind
+
+    def quoted(**settings) -> list[str]:
+        return [q.text for q in _Finder(matcher, EvidenceSettings(keep_within=0.0, **settings)).quotes(question, sentences)]
+
+    assert quoted() == ["平臺去年上線。", "平臺服務小微企業和農戶。"]  # 0.54 ≥ 0.3: the likelier neighbour, in reading order
+    assert quoted(neighbour_share=0.2) == ["平臺去年上線。", "平臺服務小微企業和農戶。"]  # one neighbour at most
+    assert quoted(neighbour_share=0.6) == ["平臺服務小微企業和農戶。"]
+
+
+def test_quotes_following_each_other_in_a_paragraph_are_one_excerpt():
+    from qa.extractive import compose
+    from qa.language import ScriptDetector
+
+    text = "平臺去年上線。 平臺服務小微企業和農戶。\n貸款審批在線完成。"
+    by_text = {x.text: x for x in _sentences(text, {})}
+    quotes = [by_text["平臺去年上線。"], by_text["平臺服務小微企業和農戶。"], by_text["貸款審批在線完成。"]]
+    answer = compose("平台服务谁？", "hant", quotes, ScriptDetector())
+    # one excerpt, verbatim with the space between; a new paragraph starts another
+    assert answer.text.splitlines()[1:] == ["- 「平臺去年上線。 平臺服務小微企業和農戶。」[1]", "- 「貸款審批在線完成。」[1]"]
+    assert text[quotes[0].start : quotes[1].end] in answer.text
+    apart = compose("平台服务谁？", "hant", [quotes[0], quotes[2]], ScriptDetector())  # a sentence between: apart
+    assert apart.text.splitlines()[1:] == ["- 「平臺去年上線。」[1]", "- 「貸款審批在線完成。」[1]"]
+
+
 def test_what_the_question_states_is_not_its_answer():
     question = "某银行2025年的净利润是多少？"
     assert not holds_answer_kind("number", "2025年数字金融创新案例征集活动全面完成", question)
