@@ -91,11 +91,10 @@ def show_answer(answer: Answer, number: int, retriever: Retriever, script: str, 
         st.warning(escape_markdown(answer.notice), icon="⚠️")
     for sentence in answer.flagged:
         st.warning(t("flagged_sentence", sentence=escape_markdown(sentence)))
-    # A refusal quotes nothing and asks no LLM: no mode to show.
-    mode = [t("mode_extractive") if answer.mode == "extractive" else t("mode_llm")] if answer.found else []
+    # A refusal quotes nothing and asks no LLM: it says how it was decided instead.
+    mode = [t("mode_extractive") if answer.mode == "extractive" else t("mode_llm")] if answer.found else [t("mode_refused")]
     mode += [t("searched_as", question=escape_markdown(answer.standalone_question))] if answer.standalone_question else []
-    if mode:
-        st.caption(" · ".join(mode))
+    st.caption(" · ".join(mode))
     if not answer.found and answer.nearest:
         with st.expander(t("nearest_passages")):
             for hit in answer.nearest:

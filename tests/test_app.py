@@ -58,7 +58,8 @@ def test_a_refusal_offers_the_closest_passages_without_citing_them(app):
     assert not app.exception
     assert PHRASES["hans"].not_found in markdown_text(app)
     assert not [r for r in app.radio if r.key == "source-0"]  # no sources to open: nothing is cited
-    assert not [c for c in app.caption if c.value.startswith(messages("en")("mode_extractive"))]  # nothing was quoted
+    captions = [c.value for c in app.caption]
+    assert messages("en")("mode_refused") in captions and not [c for c in captions if c.startswith(messages("en")("mode_extractive"))]  # nothing was quoted
     [closest] = [e for e in app.expander if e.label == messages("en")("nearest_passages")]
     assert len(closest.markdown) == 3 and all(c.value.startswith("《") for c in closest.caption)
 
