@@ -35,6 +35,8 @@ def cases_app(tmp_path_factory):
 
 
 def test_a_case_is_chosen_on_the_map_and_compared_with_exports(cases_app, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(cases_app)
     page.wait_for_selector("textarea", timeout=120_000)
@@ -52,8 +54,8 @@ def test_a_case_is_chosen_on_the_map_and_compared_with_exports(cases_app, browse
     page.get_by_text("1. 案例").first.wait_for(timeout=60_000)
     assert page.get_by_text("/100").count() >= 3  # readable scores
     page.get_by_text("創新背景 background").first.wait_for(timeout=60_000)  # the comparison with its two nearest
-    for label in ("Download CSV", "Download Excel"):
-        assert page.get_by_role("button", name=label).count() == 2  # similar cases and comparison
+    for label in ("Download CSV", "Download Excel"):  # similar cases and comparison; they render after the table
+        expect(page.get_by_role("button", name=label)).to_have_count(2, timeout=60_000)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download Excel").first.click()
     assert download.value.suggested_filename == "casebook-similar-cases.xlsx"
