@@ -50,9 +50,9 @@ def test_a_case_is_chosen_on_the_map_and_compared_with_exports(cases_app, browse
     page.screenshot(path=str(SCREENSHOTS / "cases-map-hover.png"))
     point.click()
     page.get_by_role("heading", name="Similar cases").wait_for(timeout=60_000)
-    assert page.get_by_role("combobox", name="Case", exact=True).input_value() == CASE2  # the click chose the case
+    expect(page.get_by_role("combobox", name="Case", exact=True)).to_have_value(CASE2, timeout=60_000)  # the click chose the case
     page.get_by_text("1. 案例").first.wait_for(timeout=60_000)
-    assert page.get_by_text("/100").count() >= 3  # readable scores
+    expect(page.get_by_text("/100").nth(2)).to_be_visible(timeout=60_000)  # readable scores; the list renders row by row
     page.get_by_text("創新背景 background").first.wait_for(timeout=60_000)  # the comparison with its two nearest
     for label in ("Download CSV", "Download Excel"):  # similar cases and comparison; they render after the table
         expect(page.get_by_role("button", name=label)).to_have_count(2, timeout=60_000)
