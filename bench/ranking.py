@@ -14,7 +14,7 @@ fusion as shipped before (BM25 counted twice the dense ranking, k 60); each rank
 the same candidates; and a logistic regression over the scaled scores and their ranks,
 cross-validated by question, to see whether learned weights beat the plain mix.
 
-The same questions in English (`bench.english`): the shipped fusion, and its first N passages
+The same questions in English (`bench.wordings`): the shipped fusion, and its first N passages
 re-ranked with the second model's best-sentence cosine (`qa.rerank`) over a grid of N and
 weights, cross-validated by article (the weights of each fold's questions chosen on the other
 folds'); and the cost per English question of `search`, side by side with and without it.
@@ -46,7 +46,7 @@ from qa.rerank import rerank
 from qa.retrieve import RetrievalSettings, Retriever, Signals, fuse
 
 from .drcd import SplitSettings, build_split
-from .english import in_english
+from .wordings import ENGLISH, in_wording
 from .indexes import corpus_index
 from .quality import load_scorer, read_questions
 
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     data = cases(retriever, questions, covers)
     _log(f"signals of {len(data)} answerable questions over {len(list(corpus.iterdir()))} articles")
     rows = measure(retriever, data)
-    english_data = cases(retriever, in_english(questions), covers)
+    english_data = cases(retriever, in_wording(questions, ENGLISH), covers)
     _log(f"second model over the first {max(TOPS)} passages of {len(english_data)} questions in English")
     english = measure_english(retriever, english_cases(retriever, english_data))
     _log("latency of questions in English")
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         print("| fusion | R@1 | R@5 | MRR@10 |\n|---|---|---|---|")
         for row in rows:
             print(f"| {row['fusion']} | {row['recall@1']:.3f} | {row['recall@5']:.3f} | {row['mrr@10']:.3f} |")
-        print(f"\nThe same {len(english_data)} questions in English (`bench.english`); MRR@10 cross-validated: "
+        print(f"\nThe same {len(english_data)} questions in English (`bench.wordings`); MRR@10 cross-validated: "
               f"{english['folds']}-fold by article, weights chosen on the other folds\n")
         print("| English | R@1 | R@5 | MRR@10 | MRR@10 cross-validated |\n|---|---|---|---|---|")
         for row in english["variants"]:
