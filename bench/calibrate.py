@@ -6,8 +6,8 @@ corpora of different sizes, `CALIBRATION_SPLITS`), indexes each with the shipped
 question through retrieval and evidence as the assistant does, fits a standardized logistic
 regression on the features of `qa.answerability` over the questions of all corpora pooled,
 picks the operating point, and writes `qa/data/answerability.json` (committed; the assistant
-loads it). Two models: one on the Chinese questions and their rewordings (`bench.wordings`:
-the same questions in a reader's own words, which DRCD's questions are not), one on their English
+loads it). Two models: one on the Chinese questions (with `--reworded`, on their rewordings
+too, `bench.wordings`: measured and not shipped, docs/answerability.md), one on their English
 translations for questions without Chinese characters. Prints each one's ROC
 (cross-validated on the calibration questions, folds grouped by DRCD question), operating
 point by kind and by corpus, how a model fitted on some corpus sizes carries over to another,
@@ -257,7 +257,7 @@ def calibration_over(split: SplitSettings, args: argparse.Namespace, embedder, m
     questions = [json.loads(line) for line in question_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     label = f"{split.articles} articles"
     english = in_wording(questions, ENGLISH)
-    by_model = dict(zip(MODELS, (questions + in_wording(questions, REWORDED), english)))
+    by_model = dict(zip(MODELS, (questions + (in_wording(questions, REWORDED) if args.reworded else []), english)))
     asked = {}
     for name, rows in by_model.items():
         _log(f"{label}, {name} model: features of {len(rows)} questions")
@@ -286,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-set", type=Path, default=shared / "questions.jsonl", help="questions never fitted on (their articles are left out)")
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="splits, indexes and caches (default var/bench)")
     parser.add_argument("--out", type=Path, default=MODEL_PATH, help=f"model file (default {MODEL_PATH.relative_to(REPO)})")
+    parser.add_argument("--reworded", action="store_true",
+                        help="fit the Chinese model on the questions' rewordings too (not shipped: docs/answerability.md)")
     parser.add_argument("--quotes-out", type=Path, default=QUOTES_PATH, help=f"quote selector file (default {QUOTES_PATH.relative_to(REPO)})")
     args = parser.parse_args(argv)
     matcher = TextMatcher()
@@ -299,8 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         result[name] = calibrated(parts[name], {
             "corpus": f"{len(CALIBRATION_SPLITS)} corpora of DRCD dev articles disjoint from the report set's; splits {list(CALIBRATION_SPLITS)}",
             "embedding_model": embedder.name, "indexes": indexes,
-            "questions_in": "Chinese (a third simplified) and each reworded (bench/data/drcd_questions_zh_reworded.jsonl)" if name == "chinese"
-                            else "English (bench/data/drcd_questions_en.jsonl)",
+            "questions_in": ("Chinese (a third simplified)" + (" and each reworded (bench/data/drcd_questions_zh_reworded.jsonl)" if args.reworded else ""))
+                            if name == "chinese" else "English (bench/data/drcd_questions_en.jsonl)",
         })
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
