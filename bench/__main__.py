@@ -34,7 +34,7 @@ from .integrity import measure_checks
 from .limits import measure_limits
 from .load import LoadSettings, measure_load
 from .ingest import CONFIGS, DEFAULT_CONFIGS, Corpus, drcd_slice, measure_ingest
-from .english import english_question_file
+from .wordings import ENGLISH, REWORDED, question_file
 from .quality import CONFIGURATIONS, QuestionSet, build_corpus_index, measure_set, load_corpus, load_scorer, measure_quality, peer_retrievers, rankers, read_questions, score_hits
 from .report import markdown, quality_markdown
 from .speed import BenchError, measure_app_first_render, measure_latency
@@ -248,7 +248,7 @@ def _quality(argv: list[str]) -> int:
     shared = REPO.parent / "shared" / "eval"
     parser = argparse.ArgumentParser(prog="python -m bench quality", description="search and offline-answer quality, ours and peers, side by side")
     parser.add_argument("--set", dest="sets", action="append", type=QuestionSet.parse, metavar="NAME=CORPUS,QUESTIONS[,SCORER]",
-                        help="a question set (repeatable; default: the book's dev set, DRCD dev, and DRCD dev in English)")
+                        help="a question set (repeatable; default: the book's dev set, DRCD dev, DRCD dev in English, DRCD dev reworded in Chinese)")
     parser.add_argument("--configs", default=",".join(CONFIGURATIONS), help=f"configurations to run (default: {','.join(CONFIGURATIONS)})")
     parser.add_argument("--limit", type=int, help="only the first N answerable and N unanswerable questions of each set")
     parser.add_argument("--dense-share", type=float, default=RetrievalSettings().dense_share,
@@ -262,8 +262,10 @@ def _quality(argv: list[str]) -> int:
     sets = args.sets or [
         QuestionSet("book", REPO / "corpus", shared / "dev.jsonl", shared / "score.py"),
         QuestionSet("drcd", shared / "drcd" / "corpus", shared / "drcd" / "questions.jsonl", shared / "drcd" / "score_drcd.py"),
-        QuestionSet("drcd-en", shared / "drcd" / "corpus", english_question_file(shared / "drcd" / "questions.jsonl", args.work / "drcd-en" / "questions.jsonl"),
+        QuestionSet("drcd-en", shared / "drcd" / "corpus", question_file(shared / "drcd" / "questions.jsonl", args.work / "drcd-en" / "questions.jsonl", ENGLISH),
                     shared / "drcd" / "score_drcd.py"),
+        QuestionSet("drcd-reworded", shared / "drcd" / "corpus",
+                    question_file(shared / "drcd" / "questions.jsonl", args.work / "drcd-reworded" / "questions.jsonl", REWORDED), shared / "drcd" / "score_drcd.py"),
     ]
     names = [n for n in args.configs.split(",") if n]
     if unknown := set(names) - set(CONFIGURATIONS):

@@ -6,8 +6,9 @@ corpora of different sizes, `CALIBRATION_SPLITS`), indexes each with the shipped
 question through retrieval and evidence as the assistant does, fits a standardized logistic
 regression on the features of `qa.answerability` over the questions of all corpora pooled,
 picks the operating point, and writes `qa/data/answerability.json` (committed; the assistant
-loads it). Two models: one on the Chinese questions, one on their English translations
-(`bench.english`) for questions without Chinese characters. Prints each one's ROC
+loads it). Two models: one on the Chinese questions (with `--reworded`, on their rewordings
+too, `bench.wordings`: measured and not shipped, docs/answerability.md), one on their English
+translations for questions without Chinese characters. Prints each one's ROC
 (cross-validated on the calibration questions, folds grouped by DRCD question), operating
 point by kind and by corpus, how a model fitted on some corpus sizes carries over to another,
 and a feature ablation. Then fits the quote selector (`bench.quotes`, `qa.selector`) on the
@@ -43,7 +44,7 @@ from qa.retrieve import Retriever
 from qa.selector import MODEL_PATH as QUOTES_PATH
 
 from .drcd import SplitSettings, build_split
-from .english import drcd_id, in_english
+from .wordings import ENGLISH, REWORDED, drcd_id, in_wording
 from .indexes import corpus_index
 from .quotes import Case, cases, fit_quotes
 
@@ -159,6 +160,13 @@ def operating_point(questions: list[dict], probability: np.ndarray, threshold: f
     return {k: f"{a}/{b}" for k, (a, b) in kinds.items()}
 
 
+def by_wording(questions: list[dict], probability: np.ndarray, threshold: float) -> dict:
+    """`operating_point` for each wording of the questions (DRCD's own: "drcd")."""
+    wordings = np.asarray([q.get("wording", "drcd") for q in questions])
+    return {w: operating_point([q for q, mine in zip(questions, wordings == w) if mine], probability[wordings == w], threshold)
+            for w in dict.fromkeys(wordings)}
+
+
 def roc_table(y: np.ndarray, probability: np.ndarray, points: int = 12) -> list[dict]:
     fpr, tpr, thresholds = roc_curve(y, probability)
     picks = sorted({int(round(i)) for i in np.linspace(1, len(fpr) - 1, points)})
@@ -221,6 +229,7 @@ def calibrated(parts: Sequence[Asked], fitted_on: dict) -> dict:
                 "threshold": model.threshold, "max_false_refusals": MAX_FALSE_REFUSALS,
                 "answerable answered, unanswerable refused": operating_point(questions, held_out, model.threshold),
                 "by corpus": {p.corpus: operating_point(p.questions, held_out[a:b], model.threshold) for p, a, b in zip(parts, rows, rows[1:])},
+                "by wording": by_wording(questions, held_out, model.threshold),
             },
             "across corpus sizes": transfer(parts),
             "ablation_roc_auc": ablation(x, y, groups, weights),
@@ -247,12 +256,13 @@ def calibration_over(split: SplitSettings, args: argparse.Namespace, embedder, m
     retriever = Retriever(open_index(index_dir, embedder.name, matcher), embedder, matcher, second_model=CaseModel())  # as shipped
     questions = [json.loads(line) for line in question_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     label = f"{split.articles} articles"
-    by_model = dict(zip(MODELS, (questions, in_english(questions))))
+    english = in_wording(questions, ENGLISH)
+    by_model = dict(zip(MODELS, (questions + (in_wording(questions, REWORDED) if args.reworded else []), english)))
     asked = {}
     for name, rows in by_model.items():
         _log(f"{label}, {name} model: features of {len(rows)} questions")
         asked[name] = Asked(label, rows, question_features(retriever, rows, AssistantSettings().passages))
-    quote_cases = cases(retriever, by_model, _log)
+    quote_cases = cases(retriever, dict(zip(MODELS, (questions, english))), _log)
     return Calibration(asked, quote_cases, retriever, index_dir.name)
 
 
@@ -276,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-set", type=Path, default=shared / "questions.jsonl", help="questions never fitted on (their articles are left out)")
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="splits, indexes and caches (default var/bench)")
     parser.add_argument("--out", type=Path, default=MODEL_PATH, help=f"model file (default {MODEL_PATH.relative_to(REPO)})")
+    parser.add_argument("--reworded", action="store_true",
+                        help="fit the Chinese model on the questions' rewordings too (not shipped: docs/answerability.md)")
     parser.add_argument("--quotes-out", type=Path, default=QUOTES_PATH, help=f"quote selector file (default {QUOTES_PATH.relative_to(REPO)})")
     args = parser.parse_args(argv)
     matcher = TextMatcher()
@@ -289,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         result[name] = calibrated(parts[name], {
             "corpus": f"{len(CALIBRATION_SPLITS)} corpora of DRCD dev articles disjoint from the report set's; splits {list(CALIBRATION_SPLITS)}",
             "embedding_model": embedder.name, "indexes": indexes,
-            "questions_in": "Chinese (a third simplified)" if name == "chinese" else "English (bench/data/drcd_questions_en.jsonl)",
+            "questions_in": ("Chinese (a third simplified)" + (" and each reworded (bench/data/drcd_questions_zh_reworded.jsonl)" if args.reworded else ""))
+                            if name == "chinese" else "English (bench/data/drcd_questions_en.jsonl)",
         })
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

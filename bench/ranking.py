@@ -9,12 +9,13 @@ the retriever once per question for its candidates and each ranker's scores of t
 `qa.fusion.rrf`), so a grid costs seconds, not an index per setting. A hit counts as the shared
 DRCD scorer counts it (from the question's document, covering its evidence sentence).
 
-Variants: the score fusion over a grid of dense shares and chunk/sentence mixes; reciprocal rank
+Variants, for the questions as DRCD words them and as reworded (`bench.wordings`: a reader's own
+words, not the article's): the score fusion over a grid of dense shares and chunk/sentence mixes; reciprocal rank
 fusion as shipped before (BM25 counted twice the dense ranking, k 60); each ranker alone over
 the same candidates; and a logistic regression over the scaled scores and their ranks,
 cross-validated by question, to see whether learned weights beat the plain mix.
 
-The same questions in English (`bench.english`): the shipped fusion, and its first N passages
+The same questions in English (`bench.wordings`): the shipped fusion, and its first N passages
 re-ranked with the second model's best-sentence cosine (`qa.rerank`) over a grid of N and
 weights, cross-validated by article (the weights of each fold's questions chosen on the other
 folds'); and the cost per English question of `search`, side by side with and without it.
@@ -46,7 +47,7 @@ from qa.rerank import rerank
 from qa.retrieve import RetrievalSettings, Retriever, Signals, fuse
 
 from .drcd import SplitSettings, build_split
-from .english import in_english
+from .wordings import ENGLISH, REWORDED, in_wording
 from .indexes import corpus_index
 from .quality import load_scorer, read_questions
 
@@ -274,20 +275,22 @@ def main(argv: list[str] | None = None) -> int:
     data = cases(retriever, questions, covers)
     _log(f"signals of {len(data)} answerable questions over {len(list(corpus.iterdir()))} articles")
     rows = measure(retriever, data)
-    english_data = cases(retriever, in_english(questions), covers)
+    reworded = measure(retriever, cases(retriever, in_wording(questions, REWORDED), covers))
+    english_data = cases(retriever, in_wording(questions, ENGLISH), covers)
     _log(f"second model over the first {max(TOPS)} passages of {len(english_data)} questions in English")
     english = measure_english(retriever, english_cases(retriever, english_data))
     _log("latency of questions in English")
     english["latency"] = english_latency(retriever, [c.question for c in english_data[: args.latency_questions]], second_model)
-    result = {"command": "python -m bench ranking", "questions": len(data), "index": index_dir.name, "variants": rows, "english": english}
+    result = {"command": "python -m bench ranking", "questions": len(data), "index": index_dir.name, "variants": rows, "reworded": reworded, "english": english}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print(f"{len(data)} answerable DRCD questions, articles disjoint from the report set's (`python -m bench ranking`)\n")
-        print("| fusion | R@1 | R@5 | MRR@10 |\n|---|---|---|---|")
-        for row in rows:
-            print(f"| {row['fusion']} | {row['recall@1']:.3f} | {row['recall@5']:.3f} | {row['mrr@10']:.3f} |")
-        print(f"\nThe same {len(english_data)} questions in English (`bench.english`); MRR@10 cross-validated: "
+        print("| fusion | R@1 | R@5 | MRR@10 | reworded: R@1 | R@5 | MRR@10 |\n|---|---|---|---|---|---|---|")
+        for row, other in zip(rows, reworded):
+            print(f"| {row['fusion']} | {row['recall@1']:.3f} | {row['recall@5']:.3f} | {row['mrr@10']:.3f} "
+                  f"| {other['recall@1']:.3f} | {other['recall@5']:.3f} | {other['mrr@10']:.3f} |")
+        print(f"\nThe same {len(english_data)} questions in English (`bench.wordings`); MRR@10 cross-validated: "
               f"{english['folds']}-fold by article, weights chosen on the other folds\n")
         print("| English | R@1 | R@5 | MRR@10 | MRR@10 cross-validated |\n|---|---|---|---|---|")
         for row in english["variants"]:

@@ -44,18 +44,21 @@ def test_a_model_for_other_features_is_refused(tmp_path, name):
 
 
 @needs_drcd
-def test_every_calibration_and_report_question_has_its_english_translation(tmp_path):
+@pytest.mark.parametrize("wording", ["english", "reworded"])
+def test_every_calibration_and_report_question_has_its_other_wordings(tmp_path, wording):
     from bench.drcd import build_split
-    from bench.english import in_english, translations
+    from bench.wordings import ENGLISH, REWORDED, in_wording, texts
 
+    chosen = {"english": ENGLISH, "reworded": REWORDED}[wording]
     question_files = [build_split(DRCD / "DRCD_dev.json", DRCD / "questions.jsonl", tmp_path / str(n), split)[1]
                       for n, split in enumerate(CALIBRATION_SPLITS)]
-    english = translations()
+    table = texts(chosen)
     for path in (*question_files, DRCD / "questions.jsonl"):
         questions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        translated = in_english(questions, english)
-        assert [q["id"] for q in translated] == [q["id"] for q in questions]
-        assert all(q["question"].isascii() or not re.search(r"[\u4e00-\u9fff]", q["question"]) for q in translated)
+        worded = in_wording(questions, chosen, table)
+        assert [q["id"] for q in worded] == [q["id"] for q in questions]
+        assert all(bool(re.search(r"[\u4e00-\u9fff]", q["question"])) == (chosen.script is not None) for q in worded)
+        assert all(w["question"] != q["question"] and w["wording"] == wording for w, q in zip(worded, questions))
 
 
 def test_fit_is_deterministic_and_keeps_false_refusals_within_budget():
