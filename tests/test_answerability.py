@@ -184,3 +184,12 @@ def test_words_every_retrieved_passage_shares_count_little_for_the_fact_asked(ma
     there = _features(matcher, "寧王後來改封到哪裡？", "寧王後來改封南昌。", passages)
     assert missing.best_lexical > 0.3 and missing.specific_lexical == 0.0
     assert there.specific_lexical > 0.4 and there.passage_bigrams > missing.passage_bigrams
+
+
+def test_the_operating_point_is_told_apart_by_wording():
+    from bench.calibrate import by_wording
+
+    questions = [{"evidence": ["a"]}, {"evidence": [], "unanswerable": "same-article"},
+                 {"evidence": ["a"], "wording": "reworded"}, {"evidence": ["a"], "wording": "reworded"}]
+    told = by_wording(questions, np.array([0.9, 0.1, 0.2, 0.8]), threshold=0.5)
+    assert told == {"drcd": {"answerable": "1/1", "same-article": "1/1"}, "reworded": {"answerable": "1/2"}}
