@@ -97,6 +97,11 @@ class Sentence:
     vector: np.ndarray = field(compare=False, repr=False)
 
 
+# A question's scored sentences by where they are, (document, start): built once per question
+# for finding a quote's neighbours.
+Places = dict[tuple[str, int], Sentence]
+
+
 def _continues(sentence: Sentence) -> bool:
     """A clause ending in a semicolon: the sentence after it belongs to it."""
     return sentence.text.rstrip()[-1:] in "；;"
@@ -180,10 +185,11 @@ class EvidenceFinder:
         of the first (`_neighbour`). None repeats another; each brings what it needs to be
         read (`_in_context`); quotes of one passage in reading order."""
         s = self.settings
-        if sentences and not sentences[0].quotable and (lines := self._lines_around(sentences[0], sentences)):
-            return lines
         if not sentences:
             return []
+        places = {(x.hit.chunk.doc, x.start): x for x in sentences}
+        if not sentences[0].quotable and (lines := self._lines_around(sentences[0], places)):
+            return lines
         model = self._quote_models.for_question(question)
         second = self.second_cosines(question, sentences) if model.reads_second else None
         likely = model.probabilities(sentence_features(question, sentences, self._matcher, second))
@@ -205,7 +211,7 @@ class EvidenceFinder:
             sentence = sentences[i]
             if all(float(sentence.vector @ other.vector) < s.redundant_above and sentence.text != other.text for other in chosen):
                 chosen.append(sentence)
-        return self._in_context(chosen + self._neighbour(question, chosen, sentences, likely), sentences)
+        return self._in_context(chosen + self._neighbour(question, chosen, sentences, likely, places), places)
 
     def second_cosines(self, question: str, sentences: Sequence[Sentence]) -> np.ndarray:
         """The second model's cosine of each sentence with `question` (the retriever's
@@ -214,7 +220,7 @@ class EvidenceFinder:
             raise ValueError("quoting for a question without Chinese characters needs the retriever's second model")
         return self._retriever.second.of_sentences(question, sentences)
 
-    def _neighbour(self, question: str, chosen: list[Sentence], sentences: Sequence[Sentence], likely: np.ndarray) -> list[Sentence]:
+    def _neighbour(self, question: str, chosen: list[Sentence], sentences: Sequence[Sentence], likely: np.ndarray, places: Places) -> list[Sentence]:
         """The neighbour of the first quote to quote with it, if any. For a who/when/number/
         where/which question none of whose quotes holds what it asks (a name, number, date,
         place): the likelier of the first quote's neighbours that does (a first quote ending in
@@ -227,11 +233,11 @@ class EvidenceFinder:
         likelihood = {(x.hit.chunk.doc, x.start): p for x, p in zip(sentences, likely)}
         of = lambda x: likelihood[(x.hit.chunk.doc, x.start)]  # noqa: E731
         first = chosen[0]
-        around = self._neighbours(first, sentences)
+        around = self._neighbours(first, places)
         if kind in FACTOID and not any(holds(x) for x in chosen):
             continued = next((x for x in around if x.start > first.start), None) if _continues(first) else None
             if continued is not None:
-                around += [x for x in self._neighbours(continued, sentences) if x.start > continued.start]
+                around += [x for x in self._neighbours(continued, places) if x.start > continued.start]
             holding = [x for x in around if holds(x) and not any(_same_place(x, c) for c in chosen)]
             if holding:
                 return [max(holding, key=of)]
@@ -239,19 +245,19 @@ class EvidenceFinder:
         best = max(around, key=of, default=None)
         return [best] if best is not None and of(best) >= self.settings.neighbour_share * of(first) else []
 
-    def _neighbours(self, sentence: Sentence, sentences: Sequence[Sentence]) -> list[Sentence]:
+    @staticmethod
+    def _neighbours(sentence: Sentence, places: Places) -> list[Sentence]:
         """The sentences just after and just before `sentence` in its passage (those there are),
         as sentences of that passage: one that an overlapping, better-ranked passage shares was
         scored under that one, and is quoted here under this passage (it is verbatim in both)."""
-        by_start = {(x.hit.chunk.doc, x.start): x for x in sentences}
         chunk = sentence.hit.chunk
         starts = [chunk.start + start for start, _ in sentence_spans(chunk.text)]
         at = starts.index(sentence.start)
         around = [starts[i] for i in (at + 1, at - 1) if 0 <= i < len(starts)]
-        found = [x for start in around if (x := by_start.get((chunk.doc, start))) is not None]
+        found = [x for start in around if (x := places.get((chunk.doc, start))) is not None]
         return [x if x.hit.chunk.id == chunk.id else dataclasses.replace(x, hit=sentence.hit) for x in found]
 
-    def _in_context(self, chosen: list[Sentence], sentences: Sequence[Sentence]) -> list[Sentence]:
+    def _in_context(self, chosen: list[Sentence], places: Places) -> list[Sentence]:
         """`chosen` with what each quote needs to be read: the sentence before one that points
         back (其/该/這…) or whose clause runs on into it (ends in a semicolon), the clause after
         one that ends in a semicolon, and the one sentence between two quotes of a passage (two
@@ -264,7 +270,7 @@ class EvidenceFinder:
                 out.append(sentence)
 
         for quote in chosen:
-            around = self._neighbours(quote, sentences)
+            around = self._neighbours(quote, places)
             after = next((x for x in around if x.start > quote.start), None)
             before = next((x for x in around if x.start < quote.start), None)
             if before is not None and (_POINTS_BACK.match(quote.text) or _continues(before)):
@@ -272,21 +278,20 @@ class EvidenceFinder:
             if _continues(quote):
                 add(after)
         for quote in list(out):
-            around = self._neighbours(quote, sentences)
+            around = self._neighbours(quote, places)
             after = next((x for x in around if x.start > quote.start), None)
             if after is not None and not any(_same_place(after, x) for x in out):
-                beyond = next((x for x in self._neighbours(after, sentences) if x.start > after.start), None)
+                beyond = next((x for x in self._neighbours(after, places) if x.start > after.start), None)
                 if beyond is not None and any(_same_place(beyond, x) for x in out):
                     add(after)
         passages = list(dict.fromkeys(q.hit.chunk.id for q in chosen))
         return sorted(out, key=lambda q: (passages.index(q.hit.chunk.id), q.start))
 
-    def _lines_around(self, label: Sentence, sentences: Sequence[Sentence]) -> list[Sentence]:
+    def _lines_around(self, label: Sentence, places: Places) -> list[Sentence]:
         """`label` and the short lines (not sentences) next to it in its passage, in document
         order; empty when there are none."""
-        by_start = {(x.hit.chunk.doc, x.start): x for x in sentences}
         chunk = label.hit.chunk
-        lines = [by_start.get((chunk.doc, chunk.start + start)) for start, _ in sentence_spans(chunk.text)]
+        lines = [places.get((chunk.doc, chunk.start + start)) for start, _ in sentence_spans(chunk.text)]
         at = next(i for i, line in enumerate(lines) if line is label)
         window = self.settings.label_context
         near = [
