@@ -133,9 +133,6 @@ class AnswerabilityModel(StandardizedLogistic):
     def probability(self, found: Features) -> float:
         return float(self.probabilities(np.asarray([found.vector()]))[0])
 
-    def answers(self, found: Features) -> bool:
-        return self.probability(found) >= self.threshold
-
     def to_json(self) -> dict:
         return {**super().to_json(), "threshold": self.threshold}
 
@@ -147,8 +144,8 @@ class Answerability:
     chinese: AnswerabilityModel
     other: AnswerabilityModel
 
-    def answers(self, question: str, found: Features) -> bool:
-        return (self.chinese if has_cjk(question) else self.other).answers(found)
+    def model_for(self, question: str) -> AnswerabilityModel:
+        return self.chinese if has_cjk(question) else self.other
 
 
 MODELS = ("chinese", "other")

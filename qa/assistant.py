@@ -1,8 +1,8 @@
 """The assistant: a question (and its conversation) in, a cited answer out.
 
 Owns the order of things: check the question and cap the history (`qa.limits`; InputRefused
-before any work), make a follow-up standalone, retrieve, decide whether the corpus
-answers, then compose — quotes offline, or an LLM answer that is checked afterwards and
+before any work), make a follow-up standalone (kept only when the corpus answers it better than
+the question as asked), retrieve, decide whether the corpus answers, then compose — quotes offline, or an LLM answer that is checked afterwards and
 replaced by quotes (with a notice) whenever the LLM fails. `stream` yields the text as it
 comes and the final `Answer` last; `ask` returns only the `Answer`; `search` the checked
 question's passages.
@@ -43,6 +43,18 @@ class AssistantSettings:
     max_sentences: int = 5  # asked of the LLM
     max_standalone_chars: int = 300  # a longer LLM rewrite of a follow-up is not trusted
     nearest_on_refusal: int = 3  # passages a refusal shows as the closest (`Answer.nearest`)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One reading of a question (as asked, or made standalone): its passages, their scored
+    sentences, and how likely the corpus answers it."""
+
+    question: str
+    hits: list[Hit]
+    sentences: list[Sentence]
+    probability: float  # P(the corpus answers it), 0 when no sentence was found
+    answered: bool
 
 
 class Assistant:
@@ -92,11 +104,16 @@ class Assistant:
         self.limits.text(question)
         history = self.limits.history(history)
         script = self._detector.script(question)
-        standalone = self.standalone(question, history)
-        hits = self.retriever.search(standalone, k=self._settings.passages, where=filters.accepts if filters else None)
-        sentences = self._evidence.sentences(standalone, hits, also=question)
+        reading = self.reading(self.standalone(question, history), question, filters)
+        if reading.question != question:
+            # The follow-up rule reads some fresh questions as follow-ups (这本书… points back
+            # by its words) and carries the last topic into them: the question as asked wins
+            # when the corpus answers it better.
+            as_asked = self.reading(question, question, filters)
+            reading = as_asked if as_asked.probability > reading.probability else reading
+        standalone, hits, sentences = reading.question, reading.hits, reading.sentences
         extra = {"standalone_question": standalone if standalone != question else ""}
-        if not self.answers(standalone, sentences):
+        if not reading.answered:
             answer = extractive.refuse(question, script, nearest=tuple(hits[: self._settings.nearest_on_refusal]), **extra)
             yield TextDelta(answer.text)
             yield answer
@@ -109,10 +126,16 @@ class Assistant:
             return
         yield from self._llm_answer(question, standalone, script, hits, quotes, extra)
 
-    def answers(self, question: str, sentences: Sequence[Sentence]) -> bool:
-        """Whether the corpus answers `question`, given its scored sentences: the calibrated
-        model for its script (Chinese, or other)."""
-        return bool(sentences) and self._answerability.answers(question, features(question, sentences, self.retriever))
+    def reading(self, standalone: str, question: str, filters: Filters | None = None) -> Reading:
+        """`standalone` (`question` made standalone, or itself) retrieved and scored, and whether
+        the corpus answers it: the calibrated model for its script (Chinese, or other)."""
+        hits = self.retriever.search(standalone, k=self._settings.passages, where=filters.accepts if filters else None)
+        sentences = self._evidence.sentences(standalone, hits, also=question)
+        if not sentences:
+            return Reading(standalone, hits, sentences, 0.0, False)
+        model = self._answerability.model_for(standalone)
+        probability = model.probability(features(standalone, sentences, self.retriever))
+        return Reading(standalone, hits, sentences, probability, probability >= model.threshold)
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
         """The question as it would be asked on its own, given the conversation so far."""

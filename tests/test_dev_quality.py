@@ -102,6 +102,20 @@ def test_follow_up_carries_the_topic_offline(index_dir):
     assert answer.found and "負責制定技術標準" in answer.text
 
 
+def test_a_fresh_question_taken_for_a_follow_up_is_answered_as_asked(index_dir):
+    """這本書… points back by its words, so the rule carries the last topic into it; the
+    corpus answers the question as asked better, and that reading wins."""
+    from qa.answer import Turn
+    from qa.assistant import Assistant
+    from qa.retrieve import open_retriever
+
+    assistant = Assistant(open_retriever(index_dir))
+    question, history = "這本書收錄了多少篇案例？", [Turn("What is the title of the preface?")]
+    assert assistant.standalone(question, history) != question
+    answer = assistant.ask(question, history=history)
+    assert answer.found and "20篇" in answer.text and answer.standalone_question == ""
+
+
 def test_start_page_examples_are_answered_from_the_default_corpus(index_dir, tmp_path):
     """Each interface language's three examples (qa/messages.toml) gets a cited answer in the
     question's script, through `qa ask` on the default corpus."""
