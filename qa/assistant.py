@@ -4,9 +4,8 @@ Owns the order of things: check the question and cap the history (`qa.limits`; I
 before any work), make a follow-up standalone (kept only when the corpus answers it better than
 the question as asked), retrieve, decide whether the corpus answers, then compose — quotes
 offline, or an LLM answer that is checked afterwards and replaced by quotes (with a notice)
-whenever the LLM fails. `stream` yields the text as it
-comes and the final `Answer` last; `ask` returns only the `Answer`; `search` the checked
-question's passages.
+whenever the LLM fails. `stream` yields the text as it comes and the final `Answer` last; `ask`
+returns only the `Answer`; `search` the checked question's passages.
 
     for event in assistant.stream(question, history):
         if isinstance(event, TextDelta): ...   # append event.text
