@@ -1,8 +1,8 @@
 """The assistant: a question (and its conversation) in, a cited answer out.
 
 Owns the order of things: check the question and cap the history (`qa.limits`; InputRefused
-before any work), make a follow-up standalone (kept only when the corpus answers it better than
-the question as asked), retrieve, decide whether the corpus answers, then compose — quotes
+before any work), make a follow-up standalone (unless the corpus answers only the question as
+asked), retrieve, decide whether the corpus answers, then compose — quotes
 offline, or an LLM answer that is checked afterwards and replaced by quotes (with a notice)
 whenever the LLM fails. `stream` yields the text as it comes and the final `Answer` last; `ask`
 returns only the `Answer`; `search` the checked question's passages.
@@ -105,12 +105,13 @@ class Assistant:
         history = self.limits.history(history)
         script = self._detector.script(question)
         reading = self.reading(self.standalone(question, history), question, filters)
-        if reading.question != question:
+        if reading.question != question and not reading.answered:
             # The follow-up rule reads some fresh questions as follow-ups (这本书… points back
-            # by its words) and carries the last topic into them: the question as asked wins
-            # when the corpus answers it better.
+            # by its words) and carries the last topic into them. When the corpus does not answer
+            # the rewrite but answers the question as asked, the question as asked is meant. (A
+            # likelier reading is not enough: "它的不良率呢？" as asked may find another bank's.)
             as_asked = self.reading(question, question, filters)
-            reading = as_asked if as_asked.probability > reading.probability else reading
+            reading = as_asked if as_asked.answered else reading
         standalone, hits, sentences = reading.question, reading.hits, reading.sentences
         extra = {"standalone_question": standalone if standalone != question else ""}
         if not reading.answered:

@@ -104,7 +104,7 @@ def test_follow_up_carries_the_topic_offline(index_dir):
 
 def test_a_fresh_question_taken_for_a_follow_up_is_answered_as_asked(index_dir):
     """這本書… points back by its words, so the rule carries the last topic into it; the
-    corpus answers the question as asked better, and that reading wins."""
+    corpus does not answer that rewrite but answers the question as asked, which is meant."""
     from qa.answer import Turn
     from qa.assistant import Assistant
     from qa.retrieve import open_retriever

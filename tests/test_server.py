@@ -79,12 +79,13 @@ def test_openai_client_streams_chunks_and_the_citations_last(served, client):
 def test_a_follow_up_is_searched_with_the_conversations_topic(client):
     messages = [
         {"role": "system", "content": "ignored: the server's prompts are fixed"},
-        {"role": "user", "content": "小微企業的貸款審批要多久？"},
-        {"role": "assistant", "content": "…三分鐘內完成審批 [1]"},
-        {"role": "user", "content": [{"type": "text", "text": "它的不良率呢？"}]},
+        {"role": "user", "content": "数字人民币在哪些领域开展了试点应用？"},
+        {"role": "assistant", "content": "…[1]"},
+        {"role": "user", "content": [{"type": "text", "text": "谁负责制定它的技术标准？"}]},
     ]
     completion = client.chat.completions.create(model="casebook", messages=messages)
-    assert completion.model_extra["searched_as"] and "不良率" in completion.model_extra["searched_as"]
+    searched = completion.model_extra["searched_as"]
+    assert searched and "人民币" in searched and "技术标准" in searched and completion.model_extra["found"]
 
 
 def test_models_lists_the_casebook(client):
