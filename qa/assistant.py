@@ -48,12 +48,11 @@ class AssistantSettings:
 @dataclass(frozen=True)
 class Reading:
     """One reading of a question (as asked, or made standalone): its passages, their scored
-    sentences, and how likely the corpus answers it."""
+    sentences, and whether the corpus answers it."""
 
     question: str
     hits: list[Hit]
     sentences: list[Sentence]
-    probability: float  # P(the corpus answers it), 0 when no sentence was found
     answered: bool
 
 
@@ -132,11 +131,9 @@ class Assistant:
         the corpus answers it: the calibrated model for its script (Chinese, or other)."""
         hits = self.retriever.search(standalone, k=self._settings.passages, where=filters.accepts if filters else None)
         sentences = self._evidence.sentences(standalone, hits, also=question)
-        if not sentences:
-            return Reading(standalone, hits, sentences, 0.0, False)
         model = self._answerability.model_for(standalone)
-        probability = model.probability(features(standalone, sentences, self.retriever))
-        return Reading(standalone, hits, sentences, probability, probability >= model.threshold)
+        answered = bool(sentences) and model.probability(features(standalone, sentences, self.retriever)) >= model.threshold
+        return Reading(standalone, hits, sentences, answered)
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
         """The question as it would be asked on its own, given the conversation so far."""

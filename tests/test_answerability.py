@@ -3,7 +3,6 @@ disjointness from the report set, and `python -m bench quality` on a small slice
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from collections import Counter
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 from bench.calibrate import CALIBRATION_SPLITS, MAX_FALSE_REFUSALS, balanced_weights, fit
+from index.sentences import has_cjk
 from qa.answerability import FEATURE_NAMES, MODEL_PATH, MODELS, ModelMismatch, load_answerability
 
 from .conftest import REPO
@@ -57,7 +57,7 @@ def test_every_calibration_and_report_question_has_its_other_wordings(tmp_path, 
         questions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         worded = in_wording(questions, chosen, table)
         assert [q["id"] for q in worded] == [q["id"] for q in questions]
-        assert all(bool(re.search(r"[\u4e00-\u9fff]", q["question"])) == (chosen.script is not None) for q in worded)
+        assert all(has_cjk(q["question"]) == (chosen.script is not None) for q in worded)
         assert all(w["question"] != q["question"] and w["wording"] == wording for w, q in zip(worded, questions))
 
 
