@@ -30,6 +30,7 @@ from qa.retrieve import RetrievalSettings, open_retriever
 from . import ocr
 from .api import corpus_texts, measure_api
 from .cases import LabelsError, measure_cases
+from .followups import build_followups
 from .integrity import measure_checks
 from .limits import measure_limits
 from .load import LoadSettings, measure_load
@@ -248,7 +249,7 @@ def _quality(argv: list[str]) -> int:
     shared = REPO.parent / "shared" / "eval"
     parser = argparse.ArgumentParser(prog="python -m bench quality", description="search and offline-answer quality, ours and peers, side by side")
     parser.add_argument("--set", dest="sets", action="append", type=QuestionSet.parse, metavar="NAME=CORPUS,QUESTIONS[,SCORER]",
-                        help="a question set (repeatable; default: the book's dev set, DRCD dev, DRCD dev in English, DRCD dev reworded in Chinese)")
+                        help="a question set (repeatable; default: the book's dev set, DRCD dev, DRCD dev in English, DRCD dev reworded in Chinese, follow-ups over DRCD)")
     parser.add_argument("--configs", default=",".join(CONFIGURATIONS), help=f"configurations to run (default: {','.join(CONFIGURATIONS)})")
     parser.add_argument("--limit", type=int, help="only the first N answerable and N unanswerable questions of each set")
     parser.add_argument("--dense-share", type=float, default=RetrievalSettings().dense_share,
@@ -266,6 +267,9 @@ def _quality(argv: list[str]) -> int:
                     shared / "drcd" / "score_drcd.py"),
         QuestionSet("drcd-reworded", shared / "drcd" / "corpus",
                     question_file(shared / "drcd" / "questions.jsonl", args.work / "drcd-reworded" / "questions.jsonl", REWORDED), shared / "drcd" / "score_drcd.py"),
+        QuestionSet("drcd-followups", shared / "drcd" / "corpus",
+                    build_followups(shared / "drcd" / "DRCD_dev.json", shared / "drcd" / "questions.jsonl", shared / "drcd" / "corpus",
+                                    args.work / "drcd-followups" / "questions.jsonl"), shared / "drcd" / "score_drcd.py"),
     ]
     names = [n for n in args.configs.split(",") if n]
     if unknown := set(names) - set(CONFIGURATIONS):

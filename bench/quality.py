@@ -5,7 +5,8 @@ Owns the configurations compared (`ours`, `bm25`, `dense`, `langchain_default`,
 `chatchat_style`; one embedder and one k for all), running a question set through each, and
 the figures the scorers print. Question files have the format of
 `../shared/eval/drcd/questions.jsonl` (or the book's `dev.jsonl`); each set names the scorer
-script that scores it. Indexes come from `bench.indexes` (cached by corpus content).
+script that scores it; a row with a `history` (earlier questions, oldest first) is asked as a
+follow-up to them (`bench.followups`). Indexes come from `bench.indexes` (cached by corpus content).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from index.store import build_index, open_index
 from index.text import TextMatcher
 from ingest.chunker import ChunkSettings, chunk_document
 from ingest.loaders import discover, load_document
+from qa.answer import Turn
 from qa.assistant import Assistant
 from qa.case_model import CaseModel
 from qa.retrieve import RetrievalSettings, Retriever
@@ -38,7 +40,7 @@ CONFIGURATIONS = ("ours", "bm25", "dense", "langchain_default", "chatchat_style"
 
 Ranker = Callable[[str], list[str]]  # question -> hit texts, best first
 HitRanker = Callable[[str], list[dict]]  # question -> hits {"doc", "text"}, best first
-AnswerFn = Callable[[str], dict]  # question -> the `qa ask --json` object
+AnswerFn = Callable[[str, Sequence[str]], dict]  # question, earlier questions -> the `qa ask --json` object
 
 
 def load_scorer(path: Path) -> ModuleType:
@@ -112,10 +114,10 @@ def configurations(retriever: Retriever, peers: dict[str, PeerRetriever]) -> dic
         assistant = Assistant(ranked)
         out[name] = (
             lambda q, r=ranked: [{"doc": h.chunk.doc, "text": h.chunk.text} for h in r.search(q, k=K)],
-            lambda q, a=assistant: a.ask(q).to_json(),
+            lambda q, earlier, a=assistant: a.ask(q, [Turn(e) for e in earlier]).to_json(),
         )
     for name, peer in peers.items():
-        out[name] = (lambda q, p=peer: p.search(q, K), lambda q, p=peer: _quote_top(q, p.search(q, 1)))
+        out[name] = (lambda q, p=peer: p.search(q, K), lambda q, earlier, p=peer: _quote_top(q, p.search(q, 1)))
     return out
 
 
@@ -184,7 +186,7 @@ def measure_set(
             continue
         log(f"{qset.name}: {name}")
         hits = [{"question": q["question"], "hits": search(q["question"])} for q in questions]
-        answers = [answer(q["question"]) for q in questions]
+        answers = [answer(q["question"], q.get("history", ())) for q in questions]
         results[name] = {
             "search": _rounded(run_scorer(qset.scorer, "search", selected, hits, scratch / f"{name}-hits.jsonl")),
             "ask": _rounded(run_scorer(qset.scorer, "ask", selected, answers, scratch / f"{name}-answers.jsonl")),

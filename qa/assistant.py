@@ -2,7 +2,8 @@
 
 Owns the order of things: check the question and cap the history (`qa.limits`; InputRefused
 before any work), make a follow-up standalone (unless the corpus answers only the question as
-asked), retrieve, decide whether the corpus answers, then compose — quotes
+asked), retrieve, decide whether the corpus answers (a follow-up: from the conversation's
+documents), then compose — quotes
 offline, or an LLM answer that is checked afterwards and replaced by quotes (with a notice)
 whenever the LLM fails. `stream` yields the text as it comes and the final `Answer` last; `ask`
 returns only the `Answer`; `search` the checked question's passages.
@@ -18,7 +19,7 @@ import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Collection, Iterator, Mapping, Sequence
 
 from . import extractive, verify
 from .answer import Answer, Citation, Restart, TextDelta, Turn
@@ -103,13 +104,15 @@ class Assistant:
         self.limits.text(question)
         history = self.limits.history(history)
         script = self._detector.script(question)
-        reading = self.reading(self.standalone(question, history), question, filters)
+        documents = self.conversation_documents(question, history, filters)
+        reading = self.reading(self.standalone(question, history), question, filters, documents)
         if reading.question != question and not reading.answered:
             # The follow-up rule reads some fresh questions as follow-ups (这本书… points back
             # by its words) and carries the last topic into them. When the corpus does not answer
             # the rewrite but answers the question as asked, the question as asked is meant. (A
-            # likelier reading is not enough: "它的不良率呢？" as asked may find another bank's.)
-            as_asked = self.reading(question, question, filters)
+            # likelier reading is not enough: "它的不良率呢？" as asked may find another bank's,
+            # so the conversation's documents bound this reading too.)
+            as_asked = self.reading(question, question, filters, documents)
             reading = as_asked if as_asked.answered else reading
         standalone, hits, sentences = reading.question, reading.hits, reading.sentences
         extra = {"standalone_question": standalone if standalone != question else ""}
@@ -126,14 +129,38 @@ class Assistant:
             return
         yield from self._llm_answer(question, standalone, script, hits, quotes, extra)
 
-    def reading(self, standalone: str, question: str, filters: Filters | None = None) -> Reading:
+    def reading(self, standalone: str, question: str, filters: Filters | None = None, documents: Collection[str] | None = None) -> Reading:
         """`standalone` (`question` made standalone, or itself) retrieved and scored, and whether
-        the corpus answers it: the calibrated model for its script (Chinese, or other)."""
+        the corpus answers it: the calibrated model for its script (Chinese, or other), and a
+        best sentence from one of `documents` when given (`conversation_documents`)."""
         hits = self.retriever.search(standalone, k=self._settings.passages, where=filters.accepts if filters else None)
         sentences = self._evidence.sentences(standalone, hits, also=question)
         model = self._answerability.model_for(standalone)
-        answered = bool(sentences) and model.probability(features(standalone, sentences, self.retriever)) >= model.threshold
+        answered = (
+            bool(sentences) and (documents is None or sentences[0].hit.chunk.doc in documents)
+            and model.probability(features(standalone, sentences, self.retriever)) >= model.threshold
+        )
         return Reading(standalone, hits, sentences, answered)
+
+    def conversation_documents(self, question: str, history: Sequence[Turn], filters: Filters | None = None) -> frozenset[str] | None:
+        """For a follow-up (as the offline rule judges it, whoever rewrites it), the documents
+        of the passages the conversation's last question (made standalone by the rule) retrieves:
+        its answer must come from one of them. After a question about one bank, "它的不良率呢？"
+        is not answered with another bank's rate; in a one-document book this never bites.
+        None for a question on its own."""
+        previous = self._rule_standalones(history)
+        if not previous or not self._followups.is_followup(question, self.retriever.matcher):
+            return None
+        hits = self.retriever.search(previous[-1], k=self._settings.passages, where=filters.accepts if filters else None)
+        quotes = self._evidence.quotes(previous[-1], self._evidence.sentences(previous[-1], hits))
+        return frozenset(s.hit.chunk.doc for s in quotes)
+
+    def _rule_standalones(self, history: Sequence[Turn]) -> list[str]:
+        """The earlier questions as the offline rule makes them standalone, oldest first."""
+        previous: list[str] = []
+        for turn in history:
+            previous.append(self._followups.standalone(turn.question, previous, self.retriever.matcher))
+        return previous
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
         """The question as it would be asked on its own, given the conversation so far."""
@@ -148,11 +175,7 @@ class Assistant:
             earlier = {turn.question.strip() for turn in history}
             if rewritten and len(rewritten) <= self._settings.max_standalone_chars and "\n" not in rewritten and rewritten not in earlier:
                 return rewritten
-        matcher = self.retriever.matcher
-        previous: list[str] = []
-        for turn in history:
-            previous.append(self._followups.standalone(turn.question, previous, matcher))
-        return self._followups.standalone(question, previous, matcher)
+        return self._followups.standalone(question, self._rule_standalones(history), self.retriever.matcher)
 
     def _llm_answer(self, question: str, standalone: str, script: Script, hits: list[Hit], quotes: list[Sentence], extra: dict) -> Iterator[Event]:
         phrases = PHRASES[script]
