@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -15,6 +16,7 @@ from index.embedder import EmbedderError
 from index.store import IndexUnavailable
 from index.terminal import guard_streams
 
+from .answer import Turn
 from .assistant import Assistant, open_assistant
 from .cases import ROLE_LABELS, CaseError, CaseLibrary
 from .chat import LlmConfigError
@@ -27,39 +29,66 @@ from .prompts import PromptError
 from .retrieve import Retriever, open_retriever
 
 
-def _questions(args: argparse.Namespace) -> Iterator[tuple[str | None, str | None]]:
+@dataclass(frozen=True)
+class Asked:
+    """A question from the command line or a --batch line, with the conversation before it
+    (`history`, oldest first; `qa ask` answers it as a follow-up, `qa search` ignores it)."""
+
+    question: str
+    history: tuple[Turn, ...] = ()
+
+
+def _turn(item: object) -> Turn:
+    """An earlier turn of a --batch line's "history": a question, or {"question", "answer"}."""
+    if isinstance(item, str):
+        return Turn(item)
+    if isinstance(item, dict) and isinstance(item.get("question"), str) and isinstance(item.get("answer", ""), str):
+        return Turn(item["question"], item.get("answer", ""))
+    raise TypeError("each \"history\" item must be an earlier question, or {\"question\", \"answer\"} strings")
+
+
+def _batch_line(line: str) -> Asked:
+    row = json.loads(line)
+    question = row["question"]
+    if not isinstance(question, str):
+        raise TypeError(f"its \"question\" is a {type(question).__name__}, not a string")
+    history = row.get("history") or []
+    if not isinstance(history, list):
+        raise TypeError("its \"history\" must be a list of earlier questions")
+    return Asked(question, tuple(_turn(item) for item in history))
+
+
+def _questions(args: argparse.Namespace) -> Iterator[tuple[Asked | None, str | None]]:
     """(question, None) for each question, or (None, why) for a --batch line that has none."""
-    yield from ((q, None) for q in args.question)
+    yield from ((Asked(q), None) for q in args.question)
     if args.batch:
         with open(args.batch, encoding="utf-8") as fh:
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
                 try:
-                    question = json.loads(line)["question"]
-                    if not isinstance(question, str):
-                        raise TypeError(f"its \"question\" is a {type(question).__name__}, not a string")
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    asked = _batch_line(line)
+                except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
                     yield None, f"{args.batch} line {number}: needs a JSON object with a \"question\" string ({str(exc)[:80]})"
                 else:
-                    yield question, None
+                    yield asked, None
 
 
-def _each(args: argparse.Namespace, questions: list[tuple[str | None, str | None]], answer: Callable[[str], None]) -> int:
+def _each(args: argparse.Namespace, questions: list[tuple[Asked | None, str | None]], answer: Callable[[Asked], None]) -> int:
     """`answer` for each question; a refused question or an unreadable --batch line gets its own
     error (with --json, a line `{"question", "error"}`) and the others are still answered.
     Exit status 1 when any was refused."""
     refused = 0
-    for question, problem in questions:
+    for asked, problem in questions:
         try:
             if problem is None:
-                answer(question)
+                answer(asked)
                 continue
         except InputRefused as exc:
             problem = exc.message
         refused += 1
         if args.json:
-            print(json.dumps({"question": question, "error": problem}, ensure_ascii=False), flush=True)
+            print(json.dumps({"question": asked and asked.question, "error": problem}, ensure_ascii=False), flush=True)
         else:
             print(f"error: {problem}", file=sys.stderr)
     return 1 if refused else 0
@@ -76,7 +105,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     serve = commands.add_parser("serve", help="the HTTP API: OpenAI-compatible /v1/chat/completions, /v1/search, /health (docs at /docs)")
     for command in (search, ask):
         command.add_argument("question", nargs="*")
-        command.add_argument("--batch", type=Path, help="JSONL file whose lines have a \"question\" field")
+        command.add_argument("--batch", type=Path, help="JSONL file whose lines have a \"question\" field (ask: and an optional \"history\", the earlier questions)")
     for command in (search, ask, similar, compare, lesson, serve):
         command.add_argument("--index", type=Path, default=None, help="index directory (default: $INDEX_DIR or var/index)")
     for command in (search, ask, similar, compare, lesson):
@@ -164,8 +193,8 @@ def _ask(args: argparse.Namespace, questions: list, filters: Filters) -> int:
     assistant = _assistant(args, use_llm=not args.extractive)
     _report_empty(assistant.retriever, filters)
 
-    def answer_one(question: str) -> None:
-        answer = assistant.ask(question, filters=filters)
+    def answer_one(asked: Asked) -> None:
+        answer = assistant.ask(asked.question, asked.history, filters=filters)
         if answer.notice:
             print(f"notice: {answer.notice}", file=sys.stderr)
         if args.json:
@@ -182,12 +211,12 @@ def _search(args: argparse.Namespace, questions: list, filters: Filters) -> int:
     assistant = _assistant(args, use_llm=False)
     _report_empty(assistant.retriever, filters)
 
-    def search_one(question: str) -> None:
-        hits = assistant.search(question, k=args.k, filters=filters)
+    def search_one(asked: Asked) -> None:
+        hits = assistant.search(asked.question, k=args.k, filters=filters)
         if args.json:
-            print(json.dumps({"question": question, "hits": [h.to_json() for h in hits]}, ensure_ascii=False), flush=True)
+            print(json.dumps({"question": asked.question, "hits": [h.to_json() for h in hits]}, ensure_ascii=False), flush=True)
         else:
-            _print_text(question, hits)
+            _print_text(asked.question, hits)
 
     return _each(args, questions, search_one)
 

@@ -200,6 +200,32 @@ def test_batch_refuses_bad_lines_one_by_one_and_answers_the_rest(built, tmp_path
         assert all(r.get("found") or r.get("hits") for r in answered)
 
 
+def test_batch_lines_with_a_history_are_answered_as_follow_ups(built, tmp_path):
+    """A --batch line's "history" (earlier questions, or {"question", "answer"}) makes it a
+    follow-up: answered from the conversation's documents; a malformed history is that line's
+    error. `qa search` ignores the history."""
+    _, index, _ = built
+    batch = tmp_path / "q.jsonl"
+    lines = [
+        {"question": "它的不良率是多少？", "history": ["某農商銀行的線上信貸平臺發放了多少貸款？"]},
+        {"question": "它的不良率是多少？", "history": [{"question": "某证券公司的碳账户平台怎样核算企业的碳排放？", "answer": "区块链记录能耗数据。"}]},
+        {"question": "它的不良率是多少？", "history": "某農商銀行"},
+        {"question": "它的不良率是多少？", "history": [3]},
+    ]
+    batch.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    result = run("-m", "qa", "ask", "--batch", str(batch), "--index", str(index), "--json")
+    assert result.returncode == 1, result.stderr
+    bank, carbon, not_a_list, not_a_turn = [json.loads(line) for line in result.stdout.splitlines()]
+    assert bank["found"] and "百分之一" in bank["answer"] and {c["doc"] for c in bank["citations"]} == {"case1_synthetic.txt"}
+    assert not carbon["found"]  # the carbon-account case has no such rate; the bank's is not its
+    assert "line 3" in not_a_list["error"] and "history" in not_a_list["error"]
+    assert "line 4" in not_a_turn["error"] and "history" in not_a_turn["error"]
+    alone = run("-m", "qa", "ask", "它的不良率是多少？", "--index", str(index), "--json")
+    assert json.loads(alone.stdout)["found"]  # as asked alone, the bank's rate answers it
+    searched = run("-m", "qa", "search", "--batch", str(batch), "--index", str(index), "--json")
+    assert [len(json.loads(line).get("hits", [])) > 0 for line in searched.stdout.splitlines()] == [True, True, False, False]
+
+
 def test_one_blank_question_or_long_topic_is_one_clear_line(built, tmp_path):
     _, index, _ = built
     result = run("-m", "qa", "ask", "  ", "--index", str(index))
