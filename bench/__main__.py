@@ -30,7 +30,7 @@ from qa.retrieve import RetrievalSettings, open_retriever
 from . import ocr
 from .api import corpus_texts, measure_api
 from .cases import LabelsError, measure_cases
-from .followups import build_followups
+from .followups import build_english_after_chinese, build_followups
 from .integrity import measure_checks
 from .limits import measure_limits
 from .load import LoadSettings, measure_load
@@ -249,7 +249,7 @@ def _quality(argv: list[str]) -> int:
     shared = REPO.parent / "shared" / "eval"
     parser = argparse.ArgumentParser(prog="python -m bench quality", description="search and offline-answer quality, ours and peers, side by side")
     parser.add_argument("--set", dest="sets", action="append", type=QuestionSet.parse, metavar="NAME=CORPUS,QUESTIONS[,SCORER]",
-                        help="a question set (repeatable; default: the book's dev set, DRCD dev, DRCD dev in English, DRCD dev reworded in Chinese, follow-ups over DRCD)")
+                        help="a question set (repeatable; default: the book's dev set, DRCD dev, DRCD dev in English, DRCD dev reworded in Chinese, follow-ups over DRCD, DRCD's English questions after a Chinese one)")
     parser.add_argument("--configs", default=",".join(CONFIGURATIONS), help=f"configurations to run (default: {','.join(CONFIGURATIONS)})")
     parser.add_argument("--limit", type=int, help="only the first N answerable and N unanswerable questions of each set")
     parser.add_argument("--dense-share", type=float, default=RetrievalSettings().dense_share,
@@ -270,6 +270,9 @@ def _quality(argv: list[str]) -> int:
         QuestionSet("drcd-followups", shared / "drcd" / "corpus",
                     build_followups(shared / "drcd" / "DRCD_dev.json", shared / "drcd" / "questions.jsonl", shared / "drcd" / "corpus",
                                     args.work / "drcd-followups" / "questions.jsonl"), shared / "drcd" / "score_drcd.py"),
+        QuestionSet("drcd-en-followups", shared / "drcd" / "corpus",
+                    build_english_after_chinese(shared / "drcd" / "DRCD_dev.json", shared / "drcd" / "questions.jsonl",
+                                                args.work / "drcd-en-followups" / "questions.jsonl"), shared / "drcd" / "score_drcd.py"),
     ]
     names = [n for n in args.configs.split(",") if n]
     if unknown := set(names) - set(CONFIGURATIONS):

@@ -15,6 +15,12 @@ question). Nothing is fitted on it; it measures how the assistant carries a conv
   柏培拉港 or 海岸線, and quoting the article that has one answers about the wrong subject.
 - A third are converted to simplified script, as in the report set. Deterministic (a seed);
   a follow-up whose text another already has is dropped (scorers key answers by question text).
+
+`build_english_after_chinese` makes a second set: the report set's questions in English
+(`bench.wordings.ENGLISH`), each asked after a Chinese DRCD question about the same article (a
+random article's for one about an article the corpus lacks). They name their subject, but the
+60 whose words point back (it, its, they …) are follow-ups to the offline rule, whose rewrite
+puts the Chinese topic before the English question.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from pathlib import Path
 import opencc
 
 from .drcd import _article_ids, _evidence
+from .wordings import ENGLISH, drcd_id, in_wording
 
 POINTER = "它"
 # The title stands as a word of its own when it follows one of these (or starts the question) …
@@ -90,6 +97,25 @@ def build_followups(drcd_json: Path, report_questions: Path, corpus: Path, dest:
         if not answerable:
             row["unanswerable"] = "other-topic" if other_topic else "same-article"
         rows.append(row)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return dest
+
+
+def build_english_after_chinese(drcd_json: Path, report_questions: Path, dest: Path, seed: int = 0) -> Path:
+    """Write the report set's English questions, each with a Chinese `history` of one question
+    about the same article, to `dest` and return it."""
+    articles = {a["id"]: a for a in json.loads(drcd_json.read_text(encoding="utf-8"))["data"]}
+    with open(report_questions, encoding="utf-8") as fh:
+        report = [json.loads(line) for line in fh if line.strip()]
+    rng = random.Random(seed)
+    every = [qa["question"] for a in articles.values() for p in a["paragraphs"] for qa in p["qas"]]
+    rows = []
+    for q in in_wording(report, ENGLISH):
+        asked = drcd_id(q["id"])
+        article = articles.get(asked.split("-")[0])
+        same = [qa["question"] for p in article["paragraphs"] for qa in p["qas"] if qa["id"] != asked] if article else []
+        rows.append({**q, "history": [rng.choice(same or every)]})
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return dest

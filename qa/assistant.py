@@ -16,10 +16,13 @@ returns only the `Answer`; `search` the checked question's passages.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Iterator, Mapping, Sequence
+from typing import Callable, Collection, Iterator, Mapping, Sequence
+
+from index.records import Chunk
 
 from . import extractive, verify
 from .answer import Answer, Citation, Restart, TextDelta, Turn
@@ -55,6 +58,10 @@ class Reading:
     hits: list[Hit]
     sentences: list[Sentence]
     answered: bool
+
+
+def _in_documents(documents: Collection[str], accepts: Callable[[Chunk], bool] | None, chunk: Chunk) -> bool:
+    return chunk.doc in documents and (accepts is None or accepts(chunk))
 
 
 class Assistant:
@@ -111,7 +118,7 @@ class Assistant:
             # by its words) and carries the last topic into them. When the corpus does not answer
             # the rewrite but answers the question as asked, the question as asked is meant. (A
             # likelier reading is not enough: "它的不良率呢？" as asked may find another bank's,
-            # so the conversation's documents bound this reading too.)
+            # so it is searched in the conversation's documents only.)
             as_asked = self.reading(question, question, filters, documents)
             reading = as_asked if as_asked.answered else reading
         standalone, hits, sentences = reading.question, reading.hits, reading.sentences
@@ -130,10 +137,15 @@ class Assistant:
         yield from self._llm_answer(question, standalone, script, hits, quotes, extra)
 
     def reading(self, standalone: str, question: str, filters: Filters | None = None, documents: Collection[str] | None = None) -> Reading:
-        """`standalone` (`question` made standalone, or itself) retrieved and scored, and whether
-        the corpus answers it: the calibrated model for its script (Chinese, or other), and a
-        best sentence from one of `documents` when given (`conversation_documents`)."""
-        hits = self.retriever.search(standalone, k=self._settings.passages, where=filters.accepts if filters else None)
+        """`standalone` (`question` made standalone, or itself) retrieved from the passages the
+        filters accept and scored, and whether the corpus answers it: the calibrated model for
+        its script. For a follow-up, `documents` (`conversation_documents`): a rewrite carries
+        the topic, so it is searched everywhere and its best sentence must come from them; the
+        question as asked has lost its topic, so it is searched in them only."""
+        accepts = filters.accepts if filters else None
+        if documents is not None and standalone == question:
+            accepts = functools.partial(_in_documents, documents, accepts)
+        hits = self.retriever.search(standalone, k=self._settings.passages, where=accepts)
         sentences = self._evidence.sentences(standalone, hits, also=question)
         model = self._answerability.model_for(standalone)
         answered = (
@@ -144,10 +156,10 @@ class Assistant:
 
     def conversation_documents(self, question: str, history: Sequence[Turn], filters: Filters | None = None) -> frozenset[str] | None:
         """For a follow-up (as the offline rule judges it, whoever rewrites it), the documents
-        of the passages the conversation's last question (made standalone by the rule) retrieves:
-        its answer must come from one of them. After a question about one bank, "它的不良率呢？"
-        is not answered with another bank's rate; in a one-document book this never bites.
-        None for a question on its own."""
+        the conversation's last question (made standalone by the rule) is answered from, its
+        quotes' documents: the follow-up is answered from them only (`reading`). After a
+        question about one bank, "它的不良率呢？" is not answered with another bank's rate; in a
+        one-document book this never bites. None for a question on its own."""
         previous = self._rule_standalones(history)
         if not previous or not self._followups.is_followup(question, self.retriever.matcher):
             return None

@@ -6,7 +6,8 @@ import opencc
 import pytest
 
 from bench.drcd import _article_ids
-from bench.followups import build_followups, pointed
+from bench.followups import build_english_after_chinese, build_followups, pointed
+from index.sentences import has_cjk
 
 from .test_answerability import DRCD, needs_drcd
 
@@ -43,3 +44,17 @@ def test_follow_ups_point_back_to_their_own_article_or_to_another(tmp_path):
             kinds[row["unanswerable"]] += 1
             assert row["unanswerable"] == "other-topic" and row["doc"] is None and title not in row["history"][0]
     assert kinds["answerable"] >= 80 and kinds["other-topic"] >= 25
+
+
+@needs_drcd
+def test_english_questions_follow_a_chinese_question_on_their_article(tmp_path):
+    path = build_english_after_chinese(DRCD / "DRCD_dev.json", DRCD / "questions.jsonl", tmp_path / "questions.jsonl")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    by_id = {a["id"]: a for a in json.loads((DRCD / "DRCD_dev.json").read_text(encoding="utf-8"))["data"]}
+    assert len(rows) == 360 and len({r["question"] for r in rows}) == 360
+    for row in rows:
+        (earlier,) = row["history"]
+        assert not has_cjk(row["question"]) and has_cjk(earlier)
+        article = by_id.get(row["id"][1:].split("-")[0])
+        if article is not None:  # the far unanswerables' articles are not in the dev split's corpus
+            assert earlier in {qa["question"] for p in article["paragraphs"] for qa in p["qas"]} - {row.get("question")}

@@ -37,3 +37,12 @@ def test_a_follow_up_on_another_case_is_not_answered_with_the_banks_rate(assista
 def test_a_question_on_its_own_has_no_conversation_documents(assistant):
     assert assistant.conversation_documents("某农商银行的不良率是多少？", [Turn("某证券公司的碳账户平台怎样核算企业的碳排放？")]) is None
     assert assistant.conversation_documents("它的不良率是多少？", []) is None
+
+
+def test_an_english_follow_up_is_read_in_the_conversations_documents(assistant):
+    """The rule's rewrite of an English follow-up to a Chinese question mixes the two
+    languages; the question as asked is then searched in the conversation's documents only."""
+    bank = assistant.ask("How many farmers does it serve?", history=[Turn("某農商銀行的線上信貸平臺發放了多少貸款？")])
+    assert bank.found and "八千" in bank.text and {c.chunk.doc for c in bank.citations} == {"bank_synthetic.txt"}
+    carbon = assistant.ask("What is its non-performing loan ratio?", history=[Turn("某证券公司的碳账户平台怎样核算企业的碳排放？")])
+    assert not carbon.found, carbon.text
