@@ -38,24 +38,31 @@ class Asked:
     history: tuple[Turn, ...] = ()
 
 
-def _turn(item: object) -> Turn:
-    """An earlier turn of a --batch line's "history": a question, or {"question", "answer"}."""
+_BAD_HISTORY = "its \"history\" must be a list of earlier questions, each a string or {\"question\", \"answer\"} strings"
+
+
+def _turn(item: object) -> Turn | None:
+    """An earlier turn of a --batch line's "history" (a question, or {"question", "answer"});
+    None for anything else."""
     if isinstance(item, str):
         return Turn(item)
     if isinstance(item, dict) and isinstance(item.get("question"), str) and isinstance(item.get("answer", ""), str):
         return Turn(item["question"], item.get("answer", ""))
-    raise TypeError("each \"history\" item must be an earlier question, or {\"question\", \"answer\"} strings")
+    return None
 
 
-def _batch_line(line: str) -> Asked:
-    row = json.loads(line)
-    question = row["question"]
-    if not isinstance(question, str):
-        raise TypeError(f"its \"question\" is a {type(question).__name__}, not a string")
+def _batch_line(line: str) -> Asked | str:
+    """The question (and history) of one --batch line, or why the line has none."""
+    try:
+        row = json.loads(line)
+        question = row["question"]
+        if not isinstance(question, str):
+            raise TypeError(f"its \"question\" is a {type(question).__name__}, not a string")
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        return f"needs a JSON object with a \"question\" string ({str(exc)[:80]})"
     history = row.get("history") or []
-    if not isinstance(history, list):
-        raise TypeError("its \"history\" must be a list of earlier questions")
-    return Asked(question, tuple(_turn(item) for item in history))
+    turns = [_turn(item) for item in history] if isinstance(history, list) else [None]
+    return _BAD_HISTORY if None in turns else Asked(question, tuple(turns))
 
 
 def _questions(args: argparse.Namespace) -> Iterator[tuple[Asked | None, str | None]]:
@@ -66,12 +73,8 @@ def _questions(args: argparse.Namespace) -> Iterator[tuple[Asked | None, str | N
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
-                try:
-                    asked = _batch_line(line)
-                except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-                    yield None, f"{args.batch} line {number}: needs a JSON object with a \"question\" string ({str(exc)[:80]})"
-                else:
-                    yield asked, None
+                asked = _batch_line(line)
+                yield (asked, None) if isinstance(asked, Asked) else (None, f"{args.batch} line {number}: {asked}")
 
 
 def _each(args: argparse.Namespace, questions: list[tuple[Asked | None, str | None]], answer: Callable[[Asked], None]) -> int:
