@@ -35,7 +35,7 @@ class SplitSettings:
     seed: int = 0
 
 
-def _article_ids(report: Sequence[dict], articles: Sequence[dict]) -> set[str]:
+def report_article_ids(report: Sequence[dict], articles: Sequence[dict]) -> set[str]:
     """Ids of the articles the report set draws on (its `doc` files are `NNNN_title.txt`,
     NNNN the article's position in DRCD_dev.json; unanswerable ids are `u<article>-…`)."""
     ids = set()
@@ -46,7 +46,8 @@ def _article_ids(report: Sequence[dict], articles: Sequence[dict]) -> set[str]:
     return ids
 
 
-def _evidence(context: str, answer_start: int) -> str:
+def evidence_sentence(context: str, answer_start: int) -> str:
+    """The sentence of `context` that holds the answer starting at `answer_start`."""
     return next((context[s:e] for s, e in sentence_spans(context) if s <= answer_start < e), context)
 
 
@@ -55,7 +56,7 @@ def build_split(drcd_json: Path, report_questions: Path, dest: Path, settings: S
     articles = json.loads(drcd_json.read_text(encoding="utf-8"))["data"]
     with open(report_questions, encoding="utf-8") as fh:
         report = [json.loads(line) for line in fh if line.strip()]
-    reported = _article_ids(report, articles)
+    reported = report_article_ids(report, articles)
     rng = random.Random(settings.seed)
     t2s = opencc.OpenCC("t2s")
     corpus = dest / "corpus"
@@ -82,7 +83,7 @@ def build_split(drcd_json: Path, report_questions: Path, dest: Path, settings: S
                     questions.append({"id": f"u{qa['id']}", "question": qa["question"], "evidence": [], "answers": answers,
                                       "doc": None, "unanswerable": "same-article"})
                 else:
-                    questions.append({"id": f"t{qa['id']}", "question": qa["question"], "evidence": [_evidence(p["context"], qa["answers"][0]["answer_start"])],
+                    questions.append({"id": f"t{qa['id']}", "question": qa["question"], "evidence": [evidence_sentence(p["context"], qa["answers"][0]["answer_start"])],
                                       "answers": answers, "doc": name})
     questions += rng.sample(far, min(settings.far_questions, len(far)))
     for n, q in enumerate(questions):

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import opencc
 
-from .drcd import _article_ids, _evidence
+from .drcd import evidence_sentence, report_article_ids
 from .wordings import ENGLISH, drcd_id, in_wording
 
 POINTER = "它"
@@ -57,7 +57,7 @@ def build_followups(drcd_json: Path, report_questions: Path, corpus: Path, dest:
     """Write the follow-up set to `dest` (a `questions.jsonl` path) and return it."""
     articles = json.loads(drcd_json.read_text(encoding="utf-8"))["data"]
     with open(report_questions, encoding="utf-8") as fh:
-        reported = _article_ids([json.loads(line) for line in fh if line.strip()], articles)
+        reported = report_article_ids([json.loads(line) for line in fh if line.strip()], articles)
     rng = random.Random(seed)
     t2s = opencc.OpenCC("t2s")
     candidates, by_article = [], {}
@@ -90,7 +90,7 @@ def build_followups(drcd_json: Path, report_questions: Path, corpus: Path, dest:
         seen.add(asked)
         answerable = name is not None and not other_topic
         row = {"id": ("t" if answerable else "u") + qa["id"], "question": asked, "history": [history],
-               "evidence": [_evidence(paragraph["context"], qa["answers"][0]["answer_start"])] if answerable else [],
+               "evidence": [evidence_sentence(paragraph["context"], qa["answers"][0]["answer_start"])] if answerable else [],
                "answers": sorted({a["text"] for a in qa["answers"]}), "doc": name if answerable else None}
         if simplified:
             row["script"] = "simplified"
